@@ -1,0 +1,3 @@
+from .mavil import MAViL, mean_pool
+
+__all__ = ['MAViL', 'mean_pool']

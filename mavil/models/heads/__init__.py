@@ -1,0 +1,3 @@
+from .masked_decoder import MaskedDecoder
+
+__all__ = ['MaskedDecoder']

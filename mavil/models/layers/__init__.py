@@ -1,0 +1,13 @@
+"""Plain nn.Modules and functions (not registered): the building blocks of the components."""
+from .attention import ATTENTION_BACKENDS, Attention, check_attention_backend, math_attention
+from .block import Block, make_blocks
+from .masking import MASKING_TYPES, MaskInfo, check_mask_ratio, gather_tokens, sample_mask
+from .patch_embed import PatchEmbed, grid_shape
+from .patchify import patchify, unpatchify
+from .pos_embed import sincos_pos_embed
+
+__all__ = [
+    'ATTENTION_BACKENDS', 'Attention', 'check_attention_backend', 'math_attention', 'Block',
+    'make_blocks', 'MASKING_TYPES', 'MaskInfo', 'check_mask_ratio', 'gather_tokens',
+    'sample_mask', 'PatchEmbed', 'grid_shape', 'patchify', 'unpatchify', 'sincos_pos_embed'
+]

@@ -1,0 +1,76 @@
+"""InfoNCE with cosine similarity (Eq. 2), optionally over the global batch of all ranks."""
+from typing import NamedTuple
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+from mavil.registry import MODELS
+
+
+class ContrastOutput(NamedTuple):
+    loss: torch.Tensor  # weighted loss (scalar)
+    accuracy: torch.Tensor  # fraction of rows whose positive has the top logit (diagnostic)
+
+
+def gather_with_grad(x: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """All ranks' [B, D] rows concatenated (autograd flows back to every rank), and the
+    offset of this rank's rows in the result. Identity outside distributed runs."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return x, 0
+    from torch.distributed.nn.functional import all_gather
+    parts = all_gather(x.contiguous())
+    return torch.cat(parts, dim=0), dist.get_rank() * x.shape[0]
+
+
+def info_nce(query: torch.Tensor, keys: torch.Tensor, offset: int,
+             temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eq. 2 for local query rows [B, D] against keys [B_all, D]; row i's positive is key
+    ``offset + i``. Returns (mean loss, top-1 accuracy)."""
+    logits = F.normalize(query, dim=-1) @ F.normalize(keys, dim=-1).t() / temperature
+    labels = torch.arange(query.shape[0], device=query.device) + offset
+    accuracy = (logits.argmax(dim=1) == labels).float().mean()
+    return F.cross_entropy(logits, labels), accuracy
+
+
+@MODELS.register_module()
+class InfoNCELoss(nn.Module):
+    """L_c(x, y), or the symmetric 1/2 [L_c(x, y) + L_c(y, x)] (Eq. 3, inter-modal).
+
+    Args:
+        temperature: tau (0.1 inter-modal, 1.0 intra-modal in the paper).
+        loss_weight: alpha / beta of Eq. 4.
+        symmetric: average both directions.
+        gather_distributed: negatives from the global batch of all ranks (with gradient).
+    """
+
+    def __init__(self,
+                 *,
+                 temperature: float = 0.1,
+                 loss_weight: float = 1.0,
+                 symmetric: bool = True,
+                 gather_distributed: bool = True) -> None:
+        super().__init__()
+        if temperature <= 0:
+            raise ValueError(f'InfoNCE temperature must be > 0, got {temperature}')
+        self.temperature = temperature
+        self.loss_weight = loss_weight
+        self.symmetric = symmetric
+        self.gather_distributed = gather_distributed
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> ContrastOutput:
+        x, y = x.float(), y.float()
+        if self.gather_distributed:
+            x_all, offset = gather_with_grad(x)
+            y_all, _ = gather_with_grad(y)
+        else:
+            x_all, y_all, offset = x, y, 0
+        if y_all.shape[0] < 2:
+            raise ValueError('contrastive loss needs a global batch of at least 2 samples (no '
+                             'negatives otherwise); raise the batch size or disable contrast')
+        loss, acc = info_nce(x, y_all, offset, self.temperature)
+        if self.symmetric:
+            loss_t, acc_t = info_nce(y, x_all, offset, self.temperature)
+            loss, acc = (loss + loss_t) / 2, (acc + acc_t) / 2
+        return ContrastOutput(self.loss_weight * loss, acc.detach())

@@ -1,0 +1,25 @@
+"""Masked reconstruction loss (Eq. 1 / Eq. 5)."""
+import torch
+from torch import nn
+
+from mavil.registry import MODELS
+
+
+@MODELS.register_module()
+class MaskedMSELoss(nn.Module):
+    """Mean over masked tokens of the per-token mean squared error.
+
+    pred, target [B, N, P]; mask [B, N] with 1 = masked. Visible tokens do not count.
+    """
+
+    def __init__(self, *, loss_weight: float = 1.0) -> None:
+        super().__init__()
+        self.loss_weight = loss_weight
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor,
+                mask: torch.Tensor) -> torch.Tensor:
+        if pred.shape != target.shape:
+            raise ValueError(f'prediction {list(pred.shape)} and target {list(target.shape)} '
+                             'differ: decoder out_dim must equal the target width')
+        per_token = (pred.float() - target.float()).pow(2).mean(dim=-1)  # [B, N]
+        return self.loss_weight * (per_token * mask).sum() / mask.sum().clamp(min=1)

@@ -1,0 +1,3 @@
+from .av_data_sample import AVDataSample
+
+__all__ = ['AVDataSample']

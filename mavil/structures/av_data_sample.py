@@ -1,0 +1,7 @@
+"""Per-clip annotations travelling with the inputs."""
+from mmengine.structures import BaseDataElement
+
+
+class AVDataSample(BaseDataElement):
+    """Metainfo: ``clip_id``, ``filename`` ...; data fields: ``labels`` (LongTensor of class
+    indices), and model outputs such as ``audio_embedding`` / ``video_embedding``."""
