@@ -1,0 +1,24 @@
+# Pre-training schedule (Table 9): AdamW (0.9, 0.95), wd 1e-5, base lr 2e-4 x batch / 256,
+# 4 warm-up epochs then half-cycle cosine to 1e-6, 20 epochs, global batch 512.
+total_batch_size = 512  # per-GPU batch x GPUs x gradient accumulation
+auto_scale_lr = dict(base_batch_size=256, enable=True)
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=2e-4, betas=(0.9, 0.95), weight_decay=1e-5),
+    paramwise_cfg=dict(
+        norm_decay_mult=0.0,
+        bias_decay_mult=0.0,
+        custom_keys={
+            'cls_token': dict(decay_mult=0.0),
+            'mask_token': dict(decay_mult=0.0),
+            'bottlenecks': dict(decay_mult=0.0),
+        }),
+)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=4,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=16, eta_min=1e-6, by_epoch=True, begin=4, end=20,
+         convert_to_iter_based=True),
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=20)

@@ -1,0 +1,3 @@
+from .synthetic import SyntheticAVDataset
+
+__all__ = ['SyntheticAVDataset']

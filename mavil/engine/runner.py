@@ -1,0 +1,110 @@
+"""MMEngine Runner with the fixes this stack needs (DESIGN.md §6).
+
+* CPU distributed training: MMEngine 0.10.7 calls ``torch.cuda.set_device`` in ``init_dist``
+  and passes ``device_ids`` to DDP unconditionally; without CUDA we start a gloo process group
+  ourselves and wrap the model without device ids.
+* torch >= 2.6 loading: weights-only for ``load_from``; full unpickling only when resuming
+  (the run's own checkpoint) or with ``unsafe_load=True``.
+* Atomic checkpoint writes: a kill during a save leaves the previous checkpoint intact.
+* ``total_batch_size`` (e.g. 512): the global batch per optimizer step; gradient accumulation
+  fills the gap between it and per-GPU batch x GPUs, and ``auto_scale_lr`` scales by it.
+"""
+import os
+import os.path as osp
+from typing import Callable, Optional, Union
+
+import torch
+import torch.distributed as dist
+from mmengine.dist import is_distributed, master_only
+from mmengine.model import MMDistributedDataParallel, is_model_wrapper
+from mmengine.runner import Runner
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
+
+from mavil.registry import MODEL_WRAPPERS, RUNNERS
+from .checkpoint import load_checkpoint_file
+
+
+@MODEL_WRAPPERS.register_module()
+class CPUCompatibleDDP(MMDistributedDataParallel):
+    """MMDistributedDataParallel that drops ``device_ids`` when CUDA is unavailable."""
+
+    def __init__(self, module, device_ids: Optional[list] = None, **kwargs) -> None:
+        if not torch.cuda.is_available():
+            device_ids = None
+        super().__init__(module=module, device_ids=device_ids, **kwargs)
+
+
+@RUNNERS.register_module()
+class MAViLRunner(Runner):
+
+    _resuming = False
+
+    def setup_env(self, env_cfg: dict) -> None:
+        if self.distributed and not is_distributed() and not torch.cuda.is_available():
+            if self.launcher != 'pytorch':
+                raise RuntimeError(f'launcher {self.launcher!r} without CUDA is not supported; '
+                                   'use torchrun (launcher=pytorch) for CPU runs')
+            # env:// rendezvous from torchrun's RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT
+            dist.init_process_group(backend='gloo')
+        super().setup_env(env_cfg)
+
+    def wrap_model(self, model_wrapper_cfg: Optional[dict], model):
+        if (self.distributed and model_wrapper_cfg is None and not is_model_wrapper(model)
+                and not torch.cuda.is_available()):
+            model_wrapper_cfg = dict(
+                type='mavil.CPUCompatibleDDP', broadcast_buffers=False,
+                find_unused_parameters=self.cfg.get('find_unused_parameters', False))
+        return super().wrap_model(model_wrapper_cfg, model)
+
+    def _loader_batch_size(self) -> int:
+        loader = self._train_dataloader
+        return loader['batch_size'] if isinstance(loader, dict) else loader.batch_size
+
+    def build_optim_wrapper(self, optim_wrapper):
+        total = self.cfg.get('total_batch_size')
+        if total is not None and isinstance(optim_wrapper, dict):
+            per_step = self._loader_batch_size() * self.world_size
+            if total % per_step != 0:
+                raise ValueError(f'total_batch_size={total} is not a multiple of batch_size '
+                                 f'{self._loader_batch_size()} x {self.world_size} processes')
+            optim_wrapper = dict(optim_wrapper, accumulative_counts=total // per_step)
+        return super().build_optim_wrapper(optim_wrapper)
+
+    def scale_lr(self, optim_wrapper, auto_scale_lr: Optional[dict] = None) -> None:
+        """lr = base lr x (batch per optimizer step) / base_batch_size, counting accumulation."""
+        if auto_scale_lr is None or not auto_scale_lr.get('enable', False):
+            return
+        accumulation = getattr(optim_wrapper, '_accumulative_counts', 1)
+        real_batch = self.world_size * self._loader_batch_size() * accumulation
+        ratio = real_batch / auto_scale_lr['base_batch_size']
+        self.logger.info(f'global batch per step {real_batch} (accumulation {accumulation}): '
+                         f'scaling lr by {ratio:g}')
+        for group in optim_wrapper.optimizer.param_groups:
+            group['lr'] = group['lr'] * ratio
+
+    def resume(self, filename: str, resume_optimizer: bool = True,
+               resume_param_scheduler: bool = True,
+               map_location: Union[str, Callable] = 'default') -> None:
+        self._resuming = True
+        try:
+            super().resume(filename, resume_optimizer, resume_param_scheduler, map_location)
+        finally:
+            self._resuming = False
+
+    def load_checkpoint(self, filename: str, map_location: Union[str, Callable] = 'cpu',
+                        strict: bool = False, revise_keys: list = [(r'^module.', '')]):
+        trusted = self._resuming or bool(self.cfg.get('unsafe_load', False))
+        checkpoint = load_checkpoint_file(filename, map_location, trusted=trusted)
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        checkpoint = _load_checkpoint_to_model(model, checkpoint, strict, revise_keys=revise_keys)
+        self._has_loaded = True
+        self.logger.info(f'Load checkpoint from {filename}')
+        return checkpoint
+
+    @master_only
+    def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
+        """Write ``filename.tmp`` through MMEngine, then rename it into place."""
+        tmp_name = f'{filename}.tmp'
+        super().save_checkpoint(out_dir, tmp_name, *args, **kwargs)
+        os.replace(osp.join(out_dir, tmp_name), osp.join(out_dir, filename))
