@@ -9,7 +9,8 @@ Policy:
 """
 import os
 import pickle
-from typing import Any, Callable, Union
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Union
 
 import numpy as np
 import torch
@@ -20,10 +21,28 @@ MapLocation = Union[str, torch.device, Callable, None]
 
 def _safe_globals() -> list:
     """Plain-data types found in MMEngine checkpoints (message hub history, numpy scalars)."""
-    allowed: list = [HistoryBuffer, np.ndarray, np.dtype, np.core.multiarray._reconstruct,
-                     np.core.multiarray.scalar]
+    multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
+    allowed: list = [HistoryBuffer, np.ndarray, np.dtype, multiarray._reconstruct,
+                     multiarray.scalar]
     allowed += [type(np.dtype(t)) for t in ('float64', 'float32', 'int64', 'int32', 'bool')]
     return allowed
+
+
+def _history_buffer_state(self: HistoryBuffer) -> dict:
+    # MMEngine pickles its statistics functions through builtins.getattr, which weights-only
+    # loading rightly refuses; they are class-level defaults, re-registered on import.
+    return {k: v for k, v in self.__dict__.items() if k != 'statistics_methods'}
+
+
+@contextmanager
+def plain_data_message_hub() -> Iterator[None]:
+    """While saving, pickle HistoryBuffers as plain data (loadable with weights_only)."""
+    original = HistoryBuffer.__getstate__
+    HistoryBuffer.__getstate__ = _history_buffer_state
+    try:
+        yield
+    finally:
+        HistoryBuffer.__getstate__ = original
 
 
 def load_checkpoint_file(path: str, map_location: MapLocation = 'cpu', *,

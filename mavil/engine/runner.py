@@ -21,7 +21,7 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from mavil.registry import MODEL_WRAPPERS, RUNNERS
-from .checkpoint import load_checkpoint_file
+from .checkpoint import load_checkpoint_file, plain_data_message_hub
 
 
 @MODEL_WRAPPERS.register_module()
@@ -104,7 +104,9 @@ class MAViLRunner(Runner):
 
     @master_only
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
-        """Write ``filename.tmp`` through MMEngine, then rename it into place."""
+        """Write ``filename.tmp`` through MMEngine, then rename it into place; the file loads
+        with ``weights_only=True``."""
         tmp_name = f'{filename}.tmp'
-        super().save_checkpoint(out_dir, tmp_name, *args, **kwargs)
+        with plain_data_message_hub():
+            super().save_checkpoint(out_dir, tmp_name, *args, **kwargs)
         os.replace(osp.join(out_dir, tmp_name), osp.join(out_dir, filename))
