@@ -15,13 +15,20 @@ class ContrastOutput(NamedTuple):
 
 
 def gather_with_grad(x: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """All ranks' [B, D] rows concatenated (autograd flows back to every rank), and the
-    offset of this rank's rows in the result. Identity outside distributed runs."""
+    """All ranks' [B_r, D] rows concatenated (autograd flows back to every rank), and the
+    offset of this rank's rows in the result. Ranks may hold different batch sizes (a skipped
+    corrupt clip shrinks one rank's batch). Identity outside distributed runs."""
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
         return x, 0
     from torch.distributed.nn.functional import all_gather
-    parts = all_gather(x.contiguous())
-    return torch.cat(parts, dim=0), dist.get_rank() * x.shape[0]
+    sizes = torch.tensor([x.shape[0]], device=x.device)
+    all_sizes = [torch.zeros_like(sizes) for _ in range(dist.get_world_size())]
+    dist.all_gather(all_sizes, sizes)
+    counts = [int(s) for s in all_sizes]
+    padded = F.pad(x.contiguous(), (0, 0, 0, max(counts) - x.shape[0]))  # equal shapes
+    parts = all_gather(padded)
+    rows = torch.cat([part[:n] for part, n in zip(parts, counts)], dim=0)
+    return rows, sum(counts[:dist.get_rank()])
 
 
 def info_nce(query: torch.Tensor, keys: torch.Tensor, offset: int,
@@ -60,6 +67,9 @@ class InfoNCELoss(nn.Module):
         self.gather_distributed = gather_distributed
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> ContrastOutput:
+        if x.dim() != 2 or x.shape != y.shape:
+            raise ValueError(f'InfoNCE needs paired embeddings [B, D] of equal shape, got '
+                             f'{list(x.shape)} and {list(y.shape)}')
         x, y = x.float(), y.float()
         if self.gather_distributed:
             x_all, offset = gather_with_grad(x)
