@@ -1,0 +1,6 @@
+# Table 2, column "60%": the same masking ratio for audio and video (Joint AV-MAE, no contrast).
+_base_ = ['./_joint_av_mae.py']
+
+model = dict(
+    audio_encoder=dict(mask_ratio=0.6),
+    video_encoder=dict(mask_ratio=0.6))

@@ -1,0 +1,145 @@
+"""Every config under configs/ loads and builds; each ablation sets what its paper column says.
+
+Models are built at the tiny sizes of tests/fixtures/configs/tiny_stage1.py (ViT-B would take
+minutes for ~25 configs on 2 cores). Only the sizes are changed: the fusion type and depth,
+the masking ratios and types, and the losses stay as the config under test sets them.
+"""
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from mavil.registry import MODELS
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR = ROOT / 'configs'
+ABLATION_DIR = CONFIG_DIR / 'mavil' / 'ablations'
+TINY_CONFIG = ROOT / 'tests' / 'fixtures' / 'configs' / 'tiny_stage1.py'
+CONFIGS = sorted(p for p in CONFIG_DIR.rglob('*.py')
+                 if '_base_' not in p.relative_to(CONFIG_DIR).parts)
+ENCODERS = ('audio_encoder', 'video_encoder')
+DECODERS = ('audio_decoder', 'video_decoder')
+
+# What each config must produce, as changes to Joint AV-MAE (ablations/_joint_av_mae.py):
+# fusion (type, depth) or None; mask ratio and type (audio, video); enabled contrast losses.
+JOINT_AV_MAE = dict(fusion=('JointFusion', 2), mask_ratio=(0.8, 0.8),
+                    mask_type=('random', 'random'), contrast=())
+BOTH = ('inter', 'intra')
+EXPECTED = {
+    'mavil/stage1': dict(contrast=BOTH),
+    'mavil/ablations/_joint_av_mae': {},
+    # Table 1: fusion encoder
+    'mavil/ablations/fusion_none': dict(fusion=None),
+    'mavil/ablations/fusion_vanilla_l2': {},
+    'mavil/ablations/fusion_vanilla_l4': dict(fusion=('JointFusion', 4)),
+    'mavil/ablations/fusion_mbt_l4': dict(fusion=('MBTFusion', 4)),
+    # Table 2: one masking ratio for both modalities
+    **{f'mavil/ablations/mask_ratio_{r}': dict(mask_ratio=(r / 100, r / 100))
+       for r in (40, 60, 70, 80, 90)},
+    # Table 12a: per-modality masking ratios (off-diagonal cells)
+    **{f'mavil/ablations/mask_ratio_a{a}_v{v}': dict(mask_ratio=(a / 100, v / 100))
+       for a in (70, 80, 90) for v in (70, 80, 90) if a != v},
+    # Table 12b: masking types at 80%
+    'mavil/ablations/mask_type_random': {},
+    'mavil/ablations/mask_type_time_freq_audio': dict(mask_type=('time_freq', 'random')),
+    'mavil/ablations/mask_type_space_time_video': dict(mask_type=('random', 'space_time')),
+    'mavil/ablations/mask_type_time_freq_space_time': dict(
+        mask_type=('time_freq', 'space_time')),
+    # Table 3: contrastive objectives
+    'mavil/ablations/contrast_none': {},
+    'mavil/ablations/contrast_inter': dict(contrast=('inter', )),
+    'mavil/ablations/contrast_intra': dict(contrast=('intra', )),
+    'mavil/ablations/contrast_inter_intra': dict(contrast=BOTH),
+}
+
+
+def config_id(path: Path) -> str:
+    return str(path.relative_to(CONFIG_DIR).with_suffix(''))
+
+
+@lru_cache(maxsize=None)
+def tiny_model_cfg() -> Config:
+    return Config.fromfile(TINY_CONFIG)
+
+
+def shrink(cfg: Config) -> Config:
+    """Tiny encoder / fusion / decoder sizes; everything else as ``cfg`` sets it."""
+    tiny, model = tiny_model_cfg().model, cfg.model
+    options = {}
+    for name in ENCODERS:
+        if isinstance(model.get(name), dict):
+            # `arch` may be a preset name ('base'): a dict cannot merge into a string.
+            options[f'model.{name}.arch'] = dict(_delete_=True, **tiny[name].arch)
+            options[f'model.{name}.input_size'] = tiny[name].input_size
+            options[f'model.{name}.patch_size'] = tiny[name].patch_size
+    if isinstance(model.get('fusion'), dict):  # None (no fusion) must stay None
+        options['model.fusion.embed_dim'] = tiny.fusion.embed_dim
+        options['model.fusion.num_heads'] = tiny.fusion.num_heads  # depth is the config's
+    for name in DECODERS:
+        if isinstance(model.get(name), dict):
+            for key in ('embed_dim', 'depth', 'num_heads'):
+                options[f'model.{name}.{key}'] = tiny[name][key]
+    cfg.merge_from_dict(options)
+    return cfg
+
+
+def tiny_inputs(batch_size: int = 4) -> dict[str, torch.Tensor]:
+    dataset = tiny_model_cfg().train_dataloader.dataset
+    return {'audio': torch.randn(batch_size, *dataset.audio_size),
+            'video': torch.randn(batch_size, *dataset.video_size)}
+
+
+def fusion_layers(fusion: Optional[torch.nn.Module]) -> Optional[tuple[str, int]]:
+    if fusion is None:
+        return None
+    blocks = fusion.blocks if hasattr(fusion, 'blocks') else fusion.audio_blocks
+    return type(fusion).__name__, len(blocks)
+
+
+def test_configs_found():
+    assert CONFIG_DIR / 'mavil' / 'stage1.py' in CONFIGS
+    assert len([p for p in CONFIGS if p.parent == ABLATION_DIR]) >= 20
+
+
+def test_every_ablation_declares_its_setting():
+    """A new ablation config needs an entry in EXPECTED (and the README table)."""
+    ablations = {config_id(p) for p in CONFIGS if p.parent == ABLATION_DIR}
+    declared = {k for k in EXPECTED if k.startswith('mavil/ablations/')}
+    assert ablations == declared
+    readme = (ABLATION_DIR / 'README.md').read_text()
+    missing = sorted(name for name in ablations if f'`{Path(name).name}.py`' not in readme)
+    assert not missing, f'not in configs/mavil/ablations/README.md: {missing}'
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=config_id)
+def test_config_loads_and_builds(path: Path):
+    cfg = Config.fromfile(path)
+    assert MODELS.get(cfg.model.type) is not None, cfg.model.type
+    model = MODELS.build(shrink(cfg).model)
+    assert isinstance(model, torch.nn.Module)
+
+
+@pytest.mark.parametrize('name', sorted(EXPECTED))
+def test_ablation_setting_and_loss(name: str):
+    expected = {**JOINT_AV_MAE, **EXPECTED[name]}
+    cfg = shrink(Config.fromfile(CONFIG_DIR / f'{name}.py'))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+
+    assert fusion_layers(model.fusion) == expected['fusion']
+    assert (model.audio_encoder.mask_ratio, model.video_encoder.mask_ratio) == pytest.approx(
+        expected['mask_ratio'])
+    assert (model.audio_encoder.mask_type, model.video_encoder.mask_type) == expected['mask_type']
+    assert (model.inter_loss is not None) == ('inter' in expected['contrast'])
+    assert (model.intra_loss is not None) == ('intra' in expected['contrast'])
+    if model.fusion is not None and type(model.fusion).__name__ == 'MBTFusion':
+        assert model.fusion.bottlenecks.shape[1] == 4  # App. B.2
+
+    losses = model.loss(tiny_inputs())
+    loss_keys = {k for k in losses if k.startswith('loss_')}
+    assert loss_keys == {'loss_rec_audio', 'loss_rec_video',
+                         *(f'loss_nce_{c}' for c in expected['contrast'])}
+    assert all(torch.isfinite(v).all() for v in losses.values()), losses
