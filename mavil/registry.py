@@ -6,6 +6,7 @@ Runner finds our components under ``default_scope='mavil'``.
 """
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
@@ -26,6 +27,7 @@ DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, locations=['mavil.datas
 DATA_SAMPLERS = Registry(
     'data sampler', parent=MMENGINE_DATA_SAMPLERS, locations=['mavil.datasets'])
 TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, locations=['mavil.datasets'])
+FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, locations=['mavil.datasets'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=['mavil.engine'])
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS, locations=['mavil.engine'])
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, locations=['mavil.engine'])

@@ -8,6 +8,8 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
+# unreadable clips are skipped, logged and counted; the run stops past this ratio
+custom_hooks = [dict(type='SkippedSampleHook', max_skip_ratio=0.01, min_samples=200)]
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

@@ -31,6 +31,9 @@ class AVDataPreprocessor(BaseDataPreprocessor):
 
     def forward(self, data: dict, training: bool = False) -> dict:
         inputs = data['inputs']
+        if not inputs and data.get('skipped'):
+            files = [item['filename'] for item in data['skipped']]
+            raise RuntimeError(f'every sample of this batch was unreadable: {files}')
         missing = [m for m in self.modalities if m not in inputs]
         if missing:
             raise KeyError(f'batch inputs miss modalities {missing}; got {sorted(inputs)}')

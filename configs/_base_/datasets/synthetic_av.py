@@ -5,7 +5,7 @@ train_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='pseudo_collate'),
+    collate_fn=dict(type='mavil.av_collate'),  # sets unreadable clips aside (counted)
     dataset=dict(
         type='SyntheticAVDataset',
         num_samples=4096,

@@ -1,0 +1,162 @@
+"""Annotation files -> clip records ``{'filename', 'clip_id', 'labels', ...}``.
+
+Formats (``ann_format``):
+    'csv'       header row; columns ``filename`` (required), ``labels`` (class names or indices
+                separated by ';'), optional ``clip_id``, ``start``, ``end``.
+    'jsonl'     one JSON object per line with the same keys (``labels`` a list or a string).
+    'audioset'  AudioSet segment CSVs (balanced / unbalanced / eval): '#' comment lines, then
+                ``YTID, start_seconds, end_seconds, "positive_labels"`` with MIDs; class names
+                from ``class_labels_indices.csv`` (``index,mid,display_name``) as ``label_file``.
+    'vggsound'  ``YTID, start_seconds, label, split`` without header; ``split`` filters rows.
+Every malformed row raises a ValueError naming the file, the line and the problem.
+"""
+import csv
+import json
+import os.path as osp
+from typing import Iterator, Optional, Sequence, Union
+
+ANN_FORMATS = ('csv', 'jsonl', 'audioset', 'vggsound')
+DEFAULT_TEMPLATES = {'audioset': '{ytid}.mp4', 'vggsound': '{ytid}_{start:06d}.mp4'}
+
+
+class LabelMap:
+    """Class names <-> indices; unknown names are errors, never dropped."""
+
+    def __init__(self, classes: Sequence[str], keys: Optional[Sequence[str]] = None) -> None:
+        self.classes = tuple(classes)
+        keys = self.classes if keys is None else tuple(keys)  # e.g. AudioSet MIDs
+        self._index = {key: i for i, key in enumerate(keys)}
+
+    def __len__(self) -> int:
+        return len(self.classes)
+
+    def encode(self, label: str, where: str) -> int:
+        label = label.strip()
+        if label in self._index:
+            return self._index[label]
+        if label.isdigit() and int(label) < len(self.classes):
+            return int(label)
+        raise ValueError(f'{where}: unknown label {label!r} (not in the {len(self)}-class label '
+                         'map)')
+
+
+def read_label_file(path: str) -> LabelMap:
+    """AudioSet ``class_labels_indices.csv`` (index,mid,display_name) or one name per line."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'label file not found: {path}')
+    with open(path, newline='') as f:
+        first = f.readline()
+        f.seek(0)
+        if first.lower().startswith('index,mid'):
+            rows = list(csv.DictReader(f))
+            rows.sort(key=lambda r: int(r['index']))
+            return LabelMap([r['display_name'] for r in rows], keys=[r['mid'] for r in rows])
+        return LabelMap([line.strip() for line in f if line.strip()])
+
+
+def _rows_csv(path: str) -> Iterator[tuple[int, dict]]:
+    with open(path, newline='') as f:
+        reader = csv.DictReader(f)
+        if reader.fieldnames is None or 'filename' not in reader.fieldnames:
+            raise ValueError(f'{path}: csv annotation needs a header with a "filename" column, '
+                             f'got {reader.fieldnames}')
+        for row in reader:
+            yield reader.line_num, row
+
+
+def _rows_jsonl(path: str) -> Iterator[tuple[int, dict]]:
+    with open(path) as f:
+        for line_num, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    yield line_num, json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise ValueError(f'{path}:{line_num}: invalid JSON ({err})') from err
+
+
+def _rows_audioset(path: str) -> Iterator[tuple[int, dict]]:
+    with open(path, newline='') as f:
+        for line_num, fields in enumerate(csv.reader(f, skipinitialspace=True), 1):
+            if not fields or fields[0].startswith('#'):
+                continue
+            if len(fields) != 4:
+                raise ValueError(f'{path}:{line_num}: expected YTID, start_seconds, '
+                                 f'end_seconds, positive_labels; got {fields}')
+            ytid, start, end, labels = fields
+            yield line_num, dict(ytid=ytid, start=start, end=end, labels=labels.split(','))
+
+
+def _rows_vggsound(path: str) -> Iterator[tuple[int, dict]]:
+    with open(path, newline='') as f:
+        for line_num, fields in enumerate(csv.reader(f), 1):
+            if not fields:
+                continue
+            if len(fields) != 4:
+                raise ValueError(f'{path}:{line_num}: expected YTID, start_seconds, label, '
+                                 f'split; got {fields}')
+            ytid, start, label, split = fields
+            yield line_num, dict(ytid=ytid, start=start, labels=[label], split=split.strip())
+
+
+_READERS = dict(csv=_rows_csv, jsonl=_rows_jsonl, audioset=_rows_audioset,
+                vggsound=_rows_vggsound)
+
+
+def _as_label_list(value) -> list[str]:
+    if value is None or value == '':
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return [v for v in str(value).split(';') if v.strip()]
+
+
+def _number(value, what: str, where: str) -> Optional[float]:
+    if value in (None, ''):
+        return None
+    try:
+        return float(value)
+    except ValueError as err:
+        raise ValueError(f'{where}: {what} {value!r} is not a number') from err
+
+
+def load_annotations(ann_file: str,
+                     *,
+                     ann_format: str = 'csv',
+                     data_prefix: str = '',
+                     label_map: Optional[LabelMap] = None,
+                     filename_template: Optional[str] = None,
+                     split: Optional[str] = None) -> tuple[list[dict], LabelMap]:
+    """Parse ``ann_file``. Without ``label_map``, classes are the sorted label names found in
+    the whole file (all splits, so train and test agree)."""
+    if ann_format not in ANN_FORMATS:
+        raise ValueError(f'unknown ann_format {ann_format!r}; choose from {ANN_FORMATS}')
+    if not osp.isfile(ann_file):
+        raise FileNotFoundError(f'annotation file not found: {ann_file}')
+    rows = list(_READERS[ann_format](ann_file))
+    if label_map is None:
+        if ann_format == 'audioset':
+            raise ValueError(f'{ann_file}: AudioSet annotations need label_file='
+                             '"class_labels_indices.csv" (MID -> class index)')
+        names = {name.strip() for _, row in rows for name in _as_label_list(row.get('labels'))}
+        label_map = LabelMap(sorted(names))
+    template = filename_template or DEFAULT_TEMPLATES.get(ann_format)
+    records = []
+    for line_num, row in rows:
+        where = f'{ann_file}:{line_num}'
+        if split is not None and row.get('split', split) != split:
+            continue
+        start = _number(row.get('start'), 'start', where)
+        end = _number(row.get('end'), 'end', where)
+        if template is not None:
+            if not row.get('ytid'):
+                raise ValueError(f'{where}: missing YouTube id')
+            name = template.format(ytid=row['ytid'], start=int(start or 0), end=int(end or 0))
+        else:
+            name = row.get('filename')
+            if not name:
+                raise ValueError(f'{where}: missing field "filename"')
+        labels = [label_map.encode(label, where) for label in _as_label_list(row.get('labels'))]
+        clip_id = row.get('clip_id') or row.get('ytid') or osp.splitext(osp.basename(name))[0]
+        records.append(dict(filename=osp.join(data_prefix, name), clip_id=str(clip_id),
+                            labels=labels, start=start, end=end, line=line_num))
+    return records, label_map

@@ -1,0 +1,73 @@
+"""Annotation-file dataset of video files, with skip-and-count for unreadable clips."""
+from typing import Optional, Sequence, Union
+
+from mmengine.dataset import Compose
+from torch.utils.data import Dataset
+
+from mavil.registry import DATASETS, TRANSFORMS
+from .annotations import LabelMap, load_annotations, read_label_file
+from .readers import MediaError
+
+SKIPPED_KEY = 'skipped'
+
+
+def skipped_sample(index: int, filename: str, reason: str) -> dict:
+    """Marker returned instead of a sample whose media is unusable; collated and counted."""
+    return {SKIPPED_KEY: dict(index=index, filename=filename, reason=reason)}
+
+
+@DATASETS.register_module()
+class AVDataset(Dataset):
+    """Clips listed in an annotation file, decoded and transformed by ``pipeline``.
+
+    A clip whose media is unusable (missing, corrupt, truncated, lacking a stream, too short)
+    is not replaced: ``__getitem__`` returns a ``skipped`` marker that ``av_collate`` removes
+    from the batch and ``SkippedSampleHook`` counts, logs and limits (``max_skip_ratio``).
+
+    Args:
+        ann_file: annotation file; see :mod:`mavil.datasets.annotations` for formats.
+        ann_format: 'csv' | 'jsonl' | 'audioset' | 'vggsound'.
+        data_prefix: directory prepended to file names.
+        pipeline: transform configs (LoadAudioVideo ... PackAVInputs).
+        classes: class names (index = position); or ``label_file`` (AudioSet
+            class_labels_indices.csv, or one name per line); else names found in the file.
+        filename_template: e.g. '{ytid}_{start:06d}.mp4' for YouTube-id formats.
+        split: keep rows of this split (VGGSound 'train' / 'test').
+    """
+
+    def __init__(self,
+                 *,
+                 ann_file: str,
+                 ann_format: str = 'csv',
+                 data_prefix: str = '',
+                 pipeline: Sequence[Union[dict, callable]] = (),
+                 classes: Optional[Sequence[str]] = None,
+                 label_file: Optional[str] = None,
+                 filename_template: Optional[str] = None,
+                 split: Optional[str] = None,
+                 test_mode: bool = False) -> None:
+        if classes is not None and label_file is not None:
+            raise ValueError('give either classes or label_file, not both')
+        label_map = (LabelMap(classes) if classes is not None else
+                     read_label_file(label_file) if label_file is not None else None)
+        self.data_list, self.label_map = load_annotations(
+            ann_file, ann_format=ann_format, data_prefix=data_prefix, label_map=label_map,
+            filename_template=filename_template, split=split)
+        self.ann_file = ann_file
+        self.test_mode = test_mode
+        self.metainfo = dict(classes=self.label_map.classes)
+        self.pipeline = Compose([TRANSFORMS.build(t) if isinstance(t, dict) else t
+                                 for t in pipeline])
+
+    def __len__(self) -> int:
+        return len(self.data_list)
+
+    def get_data_info(self, index: int) -> dict:
+        return dict(self.data_list[index], sample_idx=index)
+
+    def __getitem__(self, index: int) -> dict:
+        info = self.get_data_info(index)
+        try:
+            return self.pipeline(info)
+        except MediaError as err:
+            return skipped_sample(index, info['filename'], err.problem)
