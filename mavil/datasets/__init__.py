@@ -1,3 +1,17 @@
+"""Datasets, media readers and transforms (registered in DATASETS / TRANSFORMS)."""
+from .annotations import ANN_FORMATS, LabelMap, load_annotations, read_label_file
+from .av_dataset import AVDataset
+from .collate import av_collate
+from .media_writer import write_av_clip
+from .readers import (READERS, ClipTooShortError, CorruptMediaError, MediaError,
+                      MediaNotFoundError, MediaReader, MissingStreamError, open_media, probe)
 from .synthetic import SyntheticAVDataset
+from .transforms import *  # noqa: F401,F403  (registers every transform)
+from .transforms import __all__ as _transforms_all
 
-__all__ = ['SyntheticAVDataset']
+__all__ = [
+    'ANN_FORMATS', 'LabelMap', 'load_annotations', 'read_label_file', 'AVDataset', 'av_collate',
+    'SyntheticAVDataset', 'write_av_clip', 'READERS', 'open_media', 'probe', 'MediaReader',
+    'MediaError', 'MediaNotFoundError', 'CorruptMediaError', 'MissingStreamError',
+    'ClipTooShortError'
+] + list(_transforms_all)

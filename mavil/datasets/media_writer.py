@@ -3,9 +3,10 @@
 PyAV's wheel bundles its own FFmpeg with libx264, MPEG-4, VP9, AAC and Opus encoders, so
 real ``.mp4`` / ``.mkv`` / ``.webm`` files can be written without a system FFmpeg.
 """
+import heapq
 from fractions import Fraction
 from pathlib import Path
-from typing import Optional, Union
+from typing import Iterator, Optional, Tuple, Union
 
 import av
 import numpy as np
@@ -20,6 +21,7 @@ DEFAULT_CODECS = {
     '.webm': ('libvpx-vp9', 'libopus'),
     '.avi': ('mpeg4', 'pcm_s16le'),
 }
+_LAYOUTS = {1: 'mono', 2: 'stereo'}
 # Sample rates Opus accepts; other codecs take any common rate.
 _OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 
@@ -47,7 +49,7 @@ def write_av_clip(path: Union[str, Path],
         sample_rate: audio sample rate in Hz.
         video_codec: encoder name overriding the suffix default.
         audio_codec: encoder name overriding the suffix default.
-        crf: H.264 / VP9 quality (lower is better).
+        crf: H.264 / VP9 quality (lower is better); other codecs get a generous bit rate.
         faststart: for MP4, put the index (``moov``) at the front of the file, as streaming
             sites do; by default it is written at the end.
 
@@ -68,30 +70,52 @@ def write_av_clip(path: Union[str, Path],
         raise ValueError(f'{path}: frames must be [T, H, W, 3] uint8, got {video.shape}')
     if audio is not None:
         audio = audio[None] if audio.ndim == 1 else audio  # [C, S]
-        if audio.ndim != 2:
-            raise ValueError(f'{path}: waveform must be [C, S], got {audio.shape}')
-    if audio is not None and audio_codec == 'libopus' and sample_rate not in _OPUS_RATES:
-        raise ValueError(f'{path}: Opus cannot encode {sample_rate} Hz; use one of '
-                         f'{_OPUS_RATES} or another audio_codec')
+        if audio.ndim != 2 or audio.shape[0] > 2:
+            raise ValueError(f'{path}: waveform must be mono or stereo [C, S], got '
+                             f'{audio.shape}')
+        if audio_codec == 'libopus' and sample_rate not in _OPUS_RATES:
+            raise ValueError(f'{path}: Opus cannot encode {sample_rate} Hz; use one of '
+                             f'{_OPUS_RATES} or another audio_codec')
 
     options = {'movflags': 'faststart'} if faststart and path.suffix.lower() == '.mp4' else {}
     with av.open(str(path), mode='w', options=options) as container:
-        v_stream = a_stream = None
+        streams = {}
         if video is not None:
-            v_stream = _add_video_stream(container, video_codec, video.shape, fps, crf, path)
+            streams['video'] = _add_video_stream(container, video_codec, video.shape, fps, crf,
+                                                 path)
         if audio is not None:
-            a_stream = container.add_stream(audio_codec, rate=sample_rate)
-            a_stream.layout = 'mono' if audio.shape[0] == 1 else 'stereo'
-            if audio.shape[0] > 2:
-                raise ValueError(f'{path}: only mono/stereo audio supported, got {audio.shape[0]}')
-        if v_stream is not None:
-            for frame in video:
-                vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format='rgb24')
-                container.mux(v_stream.encode(vf))
-            container.mux(v_stream.encode())
-        if a_stream is not None:
-            _encode_audio(container, a_stream, audio, sample_rate)
+            streams['audio'] = container.add_stream(audio_codec, rate=sample_rate)
+            streams['audio'].layout = _LAYOUTS[audio.shape[0]]
+        # Encode in presentation order (lazily) so the file is interleaved like a download.
+        events = heapq.merge(_video_frames(video, fps), _audio_frames(audio, sample_rate),
+                             key=lambda event: event[0])
+        for _, kind, frame in events:
+            container.mux(streams[kind].encode(frame))
+        for stream in streams.values():
+            container.mux(stream.encode())  # flush
     return path
+
+
+Event = Tuple[float, str, object]  # (time in s, stream kind, PyAV frame)
+
+
+def _video_frames(video: Optional[np.ndarray], fps: float) -> Iterator[Event]:
+    for i, frame in enumerate(() if video is None else video):  # [H, W, 3]
+        yield i / fps, 'video', av.VideoFrame.from_ndarray(np.ascontiguousarray(frame),
+                                                            format='rgb24')
+
+
+def _audio_frames(audio: Optional[np.ndarray], sample_rate: int,
+                  chunk: int = 1024) -> Iterator[Event]:
+    if audio is None:
+        return
+    for start in range(0, audio.shape[1], chunk):
+        part = np.ascontiguousarray(audio[:, start:start + chunk])  # [C, n] planar float
+        frame = av.AudioFrame.from_ndarray(part, format='fltp', layout=_LAYOUTS[audio.shape[0]])
+        frame.sample_rate = sample_rate
+        frame.pts = start
+        frame.time_base = Fraction(1, sample_rate)
+        yield start / sample_rate, 'audio', frame
 
 
 def _add_video_stream(container, codec: str, shape: tuple, fps: float, crf: int,
@@ -111,21 +135,9 @@ def _add_video_stream(container, codec: str, shape: tuple, fps: float, crf: int,
         if odd:
             raise ValueError(f'{path}: codec {codec} needs even frame sizes, got {width}x{height}')
         stream.pix_fmt = 'yuv420p'
+        # no CRF here; FFmpeg's default ~200 kb/s blurs flat colours of small clips badly
+        stream.bit_rate = max(2_000_000, width * height * 8)
     return stream
-
-
-def _encode_audio(container, stream, audio: np.ndarray, sample_rate: int) -> None:
-    """Encode ``audio`` [C, S] in chunks; the codec's frame size is handled by PyAV."""
-    layout = 'mono' if audio.shape[0] == 1 else 'stereo'
-    chunk = 1024
-    for start in range(0, audio.shape[1], chunk):
-        part = np.ascontiguousarray(audio[:, start:start + chunk])  # [C, n], planar float
-        frame = av.AudioFrame.from_ndarray(part, format='fltp', layout=layout)
-        frame.sample_rate = sample_rate
-        frame.pts = start
-        frame.time_base = Fraction(1, sample_rate)
-        container.mux(stream.encode(frame))
-    container.mux(stream.encode())
 
 
 def _as_numpy(x: ArrayLike, dtype) -> np.ndarray:

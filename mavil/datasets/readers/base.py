@@ -1,0 +1,223 @@
+"""The media-reader interface, its errors, and a header probe shared by all backends.
+
+Every failure is a :class:`MediaError` that names the file and the problem, so a dataset can
+report (or deliberately skip) bad clips; nothing is padded or replaced silently.
+"""
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Optional, Sequence, Tuple
+
+import av
+import numpy as np
+import torch
+
+
+class MediaError(RuntimeError):
+    """A media file cannot be used; the message names the file and the problem."""
+
+    def __init__(self, filename: str, problem: str) -> None:
+        super().__init__(f'{filename}: {problem}')
+        self.filename = str(filename)
+        self.problem = problem
+
+    def __str__(self) -> str:  # OSError subclasses would print errno/strerror instead
+        return f'{self.filename}: {self.problem}'
+
+
+class MediaNotFoundError(MediaError, FileNotFoundError):
+    """The file does not exist (also a ``FileNotFoundError``)."""
+
+
+class CorruptMediaError(MediaError):
+    """The file is empty, not a media file, truncated, or fails to decode."""
+
+
+class MissingStreamError(MediaError):
+    """The file lacks a stream (audio or video) the pipeline needs."""
+
+
+class ClipTooShortError(MediaError):
+    """The clip is shorter than the configured minimum duration."""
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What the container header declares (nothing is decoded to get it).
+
+    Durations are in seconds and None where the header does not say (e.g. Matroska keeps
+    no per-stream durations; the container duration then stands in for them).
+    """
+    duration: Optional[float]
+    has_audio: bool
+    has_video: bool
+    sample_rate: Optional[int] = None
+    num_channels: Optional[int] = None
+    audio_duration: Optional[float] = None
+    video_duration: Optional[float] = None
+
+
+def check_file(filename: str) -> None:
+    """Raise for a missing or zero-byte file before any decoder sees it."""
+    if not os.path.exists(filename):
+        raise MediaNotFoundError(filename, 'file does not exist')
+    if os.path.isdir(filename):
+        raise CorruptMediaError(filename, 'is a directory, not a media file')
+    if os.path.getsize(filename) == 0:
+        raise CorruptMediaError(filename, 'file is empty (0 bytes)')
+
+
+def probe(filename: str) -> MediaInfo:
+    """Read stream layout and declared durations from the container header with PyAV."""
+    check_file(filename)
+    try:
+        with av.open(filename) as container:
+            return _info_from_container(container)
+    except av.error.FFmpegError as err:
+        raise CorruptMediaError(filename, f'cannot open as a media file ({err})') from err
+
+
+def _info_from_container(container) -> MediaInfo:
+    duration = container.duration / av.time_base if container.duration else None
+    audio = container.streams.audio[0] if container.streams.audio else None
+    video = container.streams.video[0] if container.streams.video else None
+    return MediaInfo(
+        duration=duration,
+        has_audio=audio is not None,
+        has_video=video is not None,
+        sample_rate=audio.rate if audio is not None else None,
+        num_channels=audio.channels if audio is not None else None,
+        audio_duration=(_stream_duration(audio) or duration) if audio is not None else None,
+        video_duration=(_stream_duration(video) or duration) if video is not None else None)
+
+
+def _stream_duration(stream) -> Optional[float]:
+    if stream is None or not stream.duration or stream.time_base is None:
+        return None
+    return float(stream.duration * stream.time_base)
+
+
+class MediaReader(ABC):
+    """An opened audio-video file.
+
+    Frame ``i`` is shown from ``frame_times[i]`` until the next frame; times are seconds from
+    the first video frame. The base class probes the header (``info``); subclasses set ``fps``
+    and ``frame_times`` in their constructor, then call ``_check_video_index``, and implement
+    the two ``_decode_*`` methods. The checks live here, shared by all backends.
+
+    Args:
+        filename: path of the media file.
+        duration_tolerance: how many seconds a decoded stream may fall short of the duration
+            the header declares before the file is called truncated.
+    """
+
+    def __init__(self, filename: str, *, duration_tolerance: float = 0.5) -> None:
+        self.filename = str(filename)
+        self.duration_tolerance = duration_tolerance
+        self.info: MediaInfo = probe(self.filename)
+        self.fps: float = 0.0
+        self.frame_times = np.zeros(0)  # [N] seconds
+
+    # --- properties -----------------------------------------------------------------------
+    @property
+    def duration(self) -> float:
+        """Container duration in seconds; where the header is silent, the longest stream it
+        or the frame index knows (0.0 for an audio-only file without any duration)."""
+        if self.info.duration is not None:
+            return self.info.duration
+        return max(self.video_duration if self.has_video else 0.0,
+                   self.info.audio_duration or 0.0)
+
+    @property
+    def has_audio(self) -> bool:
+        return self.info.has_audio
+
+    @property
+    def has_video(self) -> bool:
+        return self.info.has_video
+
+    @property
+    def num_frames(self) -> int:
+        """Number of decodable video frames (0 without video)."""
+        return len(self.frame_times)
+
+    @property
+    def video_duration(self) -> float:
+        """Seconds covered by the decodable frames."""
+        return self.num_frames / self.fps if self.num_frames else 0.0
+
+    # --- reading --------------------------------------------------------------------------
+    def read_audio(self) -> Tuple[torch.Tensor, int]:
+        """Decode the whole first audio track at its own rate.
+
+        Returns:
+            (waveform float32 ``[C, S]``, sample rate in Hz).
+        """
+        if not self.has_audio:
+            raise MissingStreamError(self.filename, 'has no audio stream')
+        waveform, sample_rate = self._decode_audio()
+        if waveform.ndim != 2 or waveform.shape[1] == 0:
+            raise CorruptMediaError(self.filename, 'audio stream decodes to no samples')
+        decoded = waveform.shape[1] / sample_rate
+        self._check_length('audio', decoded, self.info.audio_duration)
+        return waveform.float().contiguous(), int(sample_rate)
+
+    def read_frames(self, timestamps: Sequence[float]) -> torch.Tensor:
+        """Decode the frames shown at ``timestamps`` (seconds from the first frame).
+
+        Returns:
+            uint8 RGB ``[T, H, W, 3]``, one frame per timestamp, in the given order.
+        """
+        if not self.has_video:
+            raise MissingStreamError(self.filename, 'has no video stream')
+        indices = self.frame_indices(timestamps)
+        unique, inverse = np.unique(indices, return_inverse=True)
+        frames = self._decode_frames(unique)  # [U, H, W, 3]
+        return frames[torch.from_numpy(inverse.reshape(-1))]
+
+    def frame_indices(self, timestamps: Sequence[float]) -> np.ndarray:
+        """Index of the frame on screen at each timestamp, clamped to the decodable range."""
+        times = np.asarray(timestamps, dtype=np.float64).reshape(-1)
+        if self.num_frames == 0:
+            raise CorruptMediaError(self.filename, 'video stream has no decodable frames')
+        # 1 us slack: a timestamp equal to a frame's start selects that frame.
+        idx = np.searchsorted(self.frame_times, times + 1e-6, side='right') - 1
+        return np.clip(idx, 0, self.num_frames - 1)
+
+    def close(self) -> None:
+        """Release decoder resources."""
+
+    def __enter__(self) -> 'MediaReader':
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- backend hooks --------------------------------------------------------------------
+    @abstractmethod
+    def _decode_audio(self) -> Tuple[torch.Tensor, int]:
+        """Return (waveform ``[C, S]``, native sample rate)."""
+
+    @abstractmethod
+    def _decode_frames(self, indices: np.ndarray) -> torch.Tensor:
+        """Return uint8 ``[len(indices), H, W, 3]`` for sorted unique frame indices."""
+
+    # --- checks ---------------------------------------------------------------------------
+    def _check_length(self, stream: str, decoded: float, declared: Optional[float]) -> None:
+        """Raise when a stream decodes to less than the header declares (truncated file)."""
+        if declared is not None and decoded < declared - self.duration_tolerance:
+            raise CorruptMediaError(
+                self.filename, f'{stream} stream decodes to {decoded:.2f} s but the header '
+                f'declares {declared:.2f} s (truncated or corrupt file)')
+
+    def _check_video_index(self) -> None:
+        if self.has_video:
+            if self.num_frames == 0:
+                raise CorruptMediaError(self.filename, 'video stream has no frames')
+            if not self.fps > 0:
+                raise CorruptMediaError(self.filename, f'video frame rate is {self.fps}')
+            self._check_length('video', self.video_duration, self.info.video_duration)
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}({self.filename!r}, duration={self.duration:.2f}s, '
+                f'fps={self.fps:.2f}, frames={self.num_frames}, audio={self.has_audio})')

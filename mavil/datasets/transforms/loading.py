@@ -1,0 +1,112 @@
+"""``LoadAudioVideo``: decode one file into a waveform and a sampled clip of frames.
+
+The readers (``backend='decord'`` or ``'pyav'``) and the error types live in
+:mod:`mavil.datasets.readers` and are re-exported here.
+"""
+from typing import Sequence, Union
+
+import torch
+
+from mavil.datasets.readers import (READERS, ClipTooShortError, CorruptMediaError, MediaError,
+                                    MediaNotFoundError, MissingStreamError, open_media)
+from mavil.registry import TRANSFORMS
+from .base import BaseTransform
+from .video import ClipSampler
+
+MODALITIES = ('audio', 'video')
+
+
+@TRANSFORMS.register_module()
+class LoadAudioVideo(BaseTransform):
+    """Read ``results['filename']``: the whole audio track and the frames of sampled clips.
+
+    Adds to ``results``:
+
+    * ``waveform``: float32 ``[C, S]`` at the file's own rate; ``sample_rate`` (Hz).
+    * ``video``: uint8 RGB ``[3, T, H, W]``, or ``[N, 3, T, H, W]`` when the clip sampler
+      draws ``N > 1`` clips (multi-clip testing); ``frame_timestamps`` ``[N, T]`` (s);
+      ``num_clips``; ``original_shape`` ``(H, W)``.
+    * ``duration`` (s, container) and ``video_fps``.
+
+    Every problem raises a :class:`MediaError` naming the file: missing
+    (:class:`MediaNotFoundError`), empty, corrupt or truncated (:class:`CorruptMediaError`),
+    a needed stream absent (:class:`MissingStreamError`), or a loaded stream shorter than
+    ``min_duration`` (:class:`ClipTooShortError`). Nothing is padded or substituted.
+
+    Args:
+        backend: media reader, ``'decord'`` or ``'pyav'``.
+        modalities: streams to load; a file must have each of them.
+        clip_sampler: :class:`ClipSampler` or its keyword arguments.
+        min_duration: shortest acceptable stream, in seconds.
+        duration_tolerance: seconds a stream may decode short of its declared duration
+            before the file is called truncated.
+        num_threads: decoder threads per reader.
+    """
+
+    def __init__(self,
+                 *,
+                 backend: str = 'decord',
+                 modalities: Sequence[str] = MODALITIES,
+                 clip_sampler: Union[dict, ClipSampler] = dict(num_frames=8, fps=2.0),
+                 min_duration: float = 1.0,
+                 duration_tolerance: float = 0.5,
+                 num_threads: int = 1) -> None:
+        if backend not in READERS:
+            raise KeyError(f'LoadAudioVideo: unknown backend {backend!r}; '
+                           f'choose one of {sorted(READERS)}')
+        unknown = set(modalities) - set(MODALITIES)
+        if unknown or not modalities:
+            raise ValueError(f'LoadAudioVideo: modalities must be a non-empty subset of '
+                             f'{MODALITIES}, got {tuple(modalities)}')
+        self.backend = backend
+        self.modalities = tuple(modalities)
+        self.clip_sampler = (clip_sampler if isinstance(clip_sampler, ClipSampler) else
+                             ClipSampler(**clip_sampler))
+        self.min_duration = min_duration
+        self.duration_tolerance = duration_tolerance
+        self.num_threads = num_threads
+
+    def transform(self, results: dict) -> dict:
+        filename = str(self.require(results, 'filename'))
+        with open_media(filename, backend=self.backend, num_threads=self.num_threads,
+                        duration_tolerance=self.duration_tolerance) as reader:
+            for modality in self.modalities:
+                if not getattr(reader, f'has_{modality}'):
+                    raise MissingStreamError(filename, f'has no {modality} stream, which '
+                                             f'the pipeline needs (modalities={self.modalities})')
+            if reader.info.duration is not None:  # cheap: refuse before decoding
+                self._check_min_duration(filename, 'file', reader.duration)
+            results['duration'] = reader.duration
+            if 'audio' in self.modalities:
+                waveform, sample_rate = reader.read_audio()  # [C, S]
+                self._check_min_duration(filename, 'audio', waveform.shape[1] / sample_rate)
+                results['waveform'] = waveform
+                results['sample_rate'] = sample_rate
+            if 'video' in self.modalities:
+                self._check_min_duration(filename, 'video', reader.video_duration)
+                self._load_video(reader, results)
+        return results
+
+    def _load_video(self, reader, results: dict) -> None:
+        times = self.clip_sampler(reader.video_duration)  # [N, T]
+        num_clips, num_frames = times.shape
+        frames = reader.read_frames(times.reshape(-1))  # [N*T, H, W, 3]
+        height, width = frames.shape[1:3]
+        video = frames.view(num_clips, num_frames, height, width, -1)
+        video = video.permute(0, 4, 1, 2, 3)  # [N, 3, T, H, W]
+        results['video'] = video[0] if num_clips == 1 else video
+        results['frame_timestamps'] = torch.from_numpy(times)
+        results['num_clips'] = num_clips
+        results['original_shape'] = (height, width)
+        results['video_fps'] = reader.fps
+
+    def _check_min_duration(self, filename: str, what: str, seconds: float) -> None:
+        if seconds < self.min_duration:
+            raise ClipTooShortError(filename, f'{what} lasts {seconds:.2f} s, shorter than '
+                                    f'min_duration={self.min_duration} s')
+
+
+__all__ = [
+    'LoadAudioVideo', 'MediaError', 'MediaNotFoundError', 'CorruptMediaError',
+    'MissingStreamError', 'ClipTooShortError'
+]
