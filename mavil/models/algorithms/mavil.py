@@ -90,6 +90,11 @@ class MAViL(BaseModel):
         return decoder
 
     def _check_fusion_dims(self) -> None:
+        if self.inter_loss is not None and (self.audio_encoder.embed_dim
+                                            != self.video_encoder.embed_dim):
+            raise ValueError(f'inter-modal contrast compares audio and video embeddings '
+                             f'directly; the encoders output {self.audio_encoder.embed_dim}-d '
+                             f'and {self.video_encoder.embed_dim}-d tokens')
         if self.fusion is None:
             return
         dims = {'audio_encoder': self.audio_encoder.embed_dim,

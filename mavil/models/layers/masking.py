@@ -9,7 +9,8 @@ Modes:
                   (time rows and frequency columns) or video space-time (whole frames and
                   spatial positions across time) (App. C.1, Table 12b). Slot groups are
                   masked with ratios in a fixed proportion (time : frequency/space = 1 : 2)
-                  chosen so that their union covers ``ratio`` of the tokens.
+                  chosen so that their union covers ``ratio`` of the tokens (slot counts
+                  rounded down; the few tokens still missing are masked at random).
 """
 from dataclasses import dataclass
 from math import prod
@@ -75,7 +76,9 @@ def _structured_scores(batch_size: int, grid_size: Sequence[int], ratio: float,
     for axes, group_ratio in zip(spec.axis_groups, group_ratios(ratio, spec.weights)):
         slot_shape = [grid_size[a] for a in axes]
         num_slots = prod(slot_shape)
-        num_masked = round(group_ratio * num_slots)
+        # floor: the union then never exceeds the masking budget, so every chosen slot is
+        # masked whole and only the shortfall is topped up with random tokens
+        num_masked = int(group_ratio * num_slots)
         noise = torch.rand(batch_size, num_slots, device=device, generator=generator)
         slot_masked = torch.zeros(batch_size, num_slots, dtype=torch.bool, device=device)
         slot_masked.scatter_(1, noise.argsort(dim=1)[:, :num_masked], True)

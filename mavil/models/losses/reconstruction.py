@@ -21,5 +21,8 @@ class MaskedMSELoss(nn.Module):
         if pred.shape != target.shape:
             raise ValueError(f'prediction {list(pred.shape)} and target {list(target.shape)} '
                              'differ: decoder out_dim must equal the target width')
+        if mask.shape != pred.shape[:2]:
+            raise ValueError(f'mask {list(mask.shape)} must be [B, N] = {list(pred.shape[:2])} '
+                             'for predictions of shape [B, N, P]')
         per_token = (pred.float() - target.float()).pow(2).mean(dim=-1)  # [B, N]
         return self.loss_weight * (per_token * mask).sum() / mask.sum().clamp(min=1)
