@@ -1,4 +1,5 @@
 """Annotation-file dataset of video files, with skip-and-count for unreadable clips."""
+import os.path as osp
 from typing import Optional, Sequence, Union
 
 from mmengine.dataset import Compose
@@ -48,6 +49,8 @@ class AVDataset(Dataset):
                  test_mode: bool = False) -> None:
         if classes is not None and label_file is not None:
             raise ValueError('give either classes or label_file, not both')
+        if not osp.isfile(ann_file):  # before the label file: the more basic problem first
+            raise FileNotFoundError(f'annotation file not found: {ann_file}')
         label_map = (LabelMap(classes) if classes is not None else
                      read_label_file(label_file) if label_file is not None else None)
         self.data_list, self.label_map = load_annotations(
@@ -58,6 +61,10 @@ class AVDataset(Dataset):
         self.metainfo = dict(classes=self.label_map.classes)
         self.pipeline = Compose([TRANSFORMS.build(t) if isinstance(t, dict) else t
                                  for t in pipeline])
+
+    def full_init(self) -> None:
+        """Nothing to do (annotations load in ``__init__``); MMEngine's dataset wrappers such
+        as ``ConcatDataset`` call it."""
 
     def __len__(self) -> int:
         return len(self.data_list)

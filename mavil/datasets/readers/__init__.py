@@ -2,7 +2,8 @@
 from typing import Dict, Type
 
 from .base import (ClipTooShortError, CorruptMediaError, MediaError, MediaInfo,
-                   MediaNotFoundError, MediaReader, MissingStreamError, check_file, probe)
+                   MediaNotFoundError, MediaReader, MissingStreamError, check_file,
+                   container_info, open_container, probe)
 from .decord_reader import DecordReader
 from .pyav_reader import PyAVReader
 
@@ -24,6 +25,6 @@ def open_media(filename: str, *, backend: str = 'decord', **kwargs) -> MediaRead
 
 __all__ = [
     'READERS', 'open_media', 'MediaReader', 'DecordReader', 'PyAVReader', 'MediaInfo', 'probe',
-    'check_file', 'MediaError', 'MediaNotFoundError', 'CorruptMediaError', 'MissingStreamError',
-    'ClipTooShortError'
+    'check_file', 'open_container', 'container_info', 'MediaError', 'MediaNotFoundError',
+    'CorruptMediaError', 'MissingStreamError', 'ClipTooShortError'
 ]

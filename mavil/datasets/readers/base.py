@@ -67,17 +67,24 @@ def check_file(filename: str) -> None:
         raise CorruptMediaError(filename, 'file is empty (0 bytes)')
 
 
-def probe(filename: str) -> MediaInfo:
-    """Read stream layout and declared durations from the container header with PyAV."""
+def open_container(filename: str):
+    """Open ``filename`` with PyAV for reading; a missing, empty or unreadable file raises a
+    :class:`MediaError` (the caller closes the returned container)."""
     check_file(filename)
     try:
-        with av.open(filename) as container:
-            return _info_from_container(container)
+        return av.open(filename)
     except av.error.FFmpegError as err:
         raise CorruptMediaError(filename, f'cannot open as a media file ({err})') from err
 
 
-def _info_from_container(container) -> MediaInfo:
+def probe(filename: str) -> MediaInfo:
+    """Read stream layout and declared durations from the container header with PyAV."""
+    with open_container(filename) as container:
+        return container_info(container)
+
+
+def container_info(container) -> MediaInfo:
+    """:class:`MediaInfo` of an opened PyAV input container (header only, nothing decoded)."""
     duration = container.duration / av.time_base if container.duration else None
     audio = container.streams.audio[0] if container.streams.audio else None
     video = container.streams.video[0] if container.streams.video else None
@@ -114,7 +121,10 @@ class MediaReader(ABC):
     def __init__(self, filename: str, *, duration_tolerance: float = 0.5) -> None:
         self.filename = str(filename)
         self.duration_tolerance = duration_tolerance
-        self.info: MediaInfo = probe(self.filename)
+        # One PyAV container per reader, opened once (opening costs milliseconds): it gives
+        # the header here and the audio (both backends) and frames (PyAV backend) later.
+        self._container = open_container(self.filename)
+        self.info: MediaInfo = container_info(self._container)
         self.fps: float = 0.0
         self.frame_times = np.zeros(0)  # [N] seconds
 
@@ -185,7 +195,10 @@ class MediaReader(ABC):
         return np.clip(idx, 0, self.num_frames - 1)
 
     def close(self) -> None:
-        """Release decoder resources."""
+        """Release decoder resources (a reader may be closed twice)."""
+        if self._container is not None:
+            self._container.close()
+            self._container = None
 
     def __enter__(self) -> 'MediaReader':
         return self

@@ -9,14 +9,14 @@ Why not decord for everything (decord 0.6.0, checked here):
 * decord exposes neither the native sample rate nor the header's declared duration
   (``AudioReader.duration()`` is the decoded length), which the truncation check needs, so
   the header is probed with PyAV (no decoding).
-"""
-from typing import Tuple
 
+The PyAV container that reads the header is opened once and decodes the audio too.
+"""
 import numpy as np
 import torch
 
 from .base import CorruptMediaError, MediaReader
-from .pyav_reader import decode_audio
+from .pyav_reader import ContainerAudio
 
 
 def _import_decord():
@@ -28,7 +28,7 @@ def _import_decord():
     return decord
 
 
-class DecordReader(MediaReader):
+class DecordReader(ContainerAudio, MediaReader):
     """Reads frames with ``decord.VideoReader`` (batched, index-based seeking).
 
     Args:
@@ -40,24 +40,29 @@ class DecordReader(MediaReader):
     def __init__(self, filename: str, *, duration_tolerance: float = 0.5,
                  num_threads: int = 1) -> None:
         super().__init__(filename, duration_tolerance=duration_tolerance)
-        self._decord = _import_decord()
         self._video = None
-        if self.has_video:
-            try:
-                self._video = self._decord.VideoReader(self.filename, num_threads=num_threads)
-                times = self._video.get_frame_timestamp(range(len(self._video)))  # [N, 2]
-                self.fps = float(self._video.get_avg_fps())
-            except (RuntimeError, self._decord.DECORDError, AssertionError) as err:
-                raise CorruptMediaError(self.filename,
-                                        f'video cannot be opened by decord ({err})') from err
-            self.frame_times = np.asarray(times[:, 0], dtype=np.float64) - float(times[0, 0])
-            self._check_video_index()
+        try:
+            self._decord = _import_decord()
+            if self.has_video:
+                self._open_video(num_threads)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open_video(self, num_threads: int) -> None:
+        try:
+            self._video = self._decord.VideoReader(self.filename, num_threads=num_threads)
+            times = self._video.get_frame_timestamp(range(len(self._video)))  # [N, 2]
+            self.fps = float(self._video.get_avg_fps())
+        except (RuntimeError, self._decord.DECORDError, AssertionError) as err:
+            raise CorruptMediaError(self.filename,
+                                    f'video cannot be opened by decord ({err})') from err
+        self.frame_times = np.asarray(times[:, 0], dtype=np.float64) - float(times[0, 0])
+        self._check_video_index()
 
     def close(self) -> None:
         self._video = None
-
-    def _decode_audio(self) -> Tuple[torch.Tensor, int]:
-        return decode_audio(self.filename)
+        super().close()
 
     def _decode_frames(self, indices: np.ndarray) -> torch.Tensor:
         try:

@@ -15,7 +15,9 @@ train_dataloader = dict(
     batch_size=8,
     num_workers=0,
     persistent_workers=False,
-    dataset=dict(num_samples=64, audio_size=(1, 64, 32), video_size=(3, 4, 32, 32)))
+    # stage1.py reads AudioSet files; tiny runs use synthetic pairs instead
+    dataset=dict(_delete_=True, type='SyntheticAVDataset', num_samples=64,
+                 audio_size=(1, 64, 32), video_size=(3, 4, 32, 32)))
 total_batch_size = None
 auto_scale_lr = dict(enable=False)
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
