@@ -1,0 +1,12 @@
+# VGGSound video-only fine-tuning (Table 6, V; Table 9): the pre-trained video encoder; 10-clip
+# testing (Table 10).
+#   python tools/train.py configs/finetune/vggsound_video.py --cfg-options load_from=MAVIL_CKPT
+_base_ = [
+    '../_base_/models/classifier_video_vit_base.py', '../_base_/datasets/ft_vggsound.py',
+    '../_base_/schedules/finetune_vggsound.py', '../_base_/default_runtime.py'
+]
+
+model = dict(head=dict(num_classes=309))
+train_dataloader = dict(dataset=dict(pipeline={{_base_.video_train_pipeline}}))
+val_dataloader = dict(dataset=dict(pipeline={{_base_.video_val_pipeline}}))
+test_dataloader = dict(dataset=dict(pipeline={{_base_.video_test_pipeline}}))
