@@ -5,12 +5,15 @@ from .collate import av_collate
 from .media_writer import write_av_clip
 from .readers import (READERS, ClipTooShortError, CorruptMediaError, MediaError,
                       MediaNotFoundError, MediaReader, MissingStreamError, open_media, probe)
+from .samplers import (DistributedWeightedSampler, dataset_labels,
+                       label_inverse_frequency_weights)
 from .synthetic import SyntheticAVDataset
 from .transforms import *  # noqa: F401,F403  (registers every transform)
 from .transforms import __all__ as _transforms_all
 
 __all__ = [
     'ANN_FORMATS', 'LabelMap', 'load_annotations', 'read_label_file', 'AVDataset', 'av_collate',
+    'DistributedWeightedSampler', 'dataset_labels', 'label_inverse_frequency_weights',
     'SyntheticAVDataset', 'write_av_clip', 'READERS', 'open_media', 'probe', 'MediaReader',
     'MediaError', 'MediaNotFoundError', 'CorruptMediaError', 'MissingStreamError',
     'ClipTooShortError'
