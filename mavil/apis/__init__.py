@@ -1,0 +1,1 @@
+"""Entry points for scripts and notebooks."""
