@@ -34,7 +34,7 @@ class MAViL(BaseModel):
         audio_decoder, video_decoder: ``MaskedDecoder`` configs; ``in_dim``, ``grid_size`` and
             ``out_dim`` are derived from the encoder and the target generator.
         fusion: fusion neck (``JointFusion`` / ``MBTFusion``) or None (uni-modal MAEs).
-        target: target generator (``RawTargets`` in stage 1).
+        target: target generator (``RawTargets`` in stage 1, ``TeacherTargets`` in stage 2).
         rec_loss: masked reconstruction loss, applied per modality.
         inter_loss: inter-modal InfoNCE (tau 0.1, alpha 0.1) or None.
         intra_loss: intra-modal InfoNCE between two masked views (tau 1.0, beta 0.01) or None.
@@ -62,6 +62,8 @@ class MAViL(BaseModel):
         self.video_encoder = build_component(MODELS, video_encoder)
         self.fusion = build_component(MODELS, fusion) if fusion is not None else None
         self.target = build_component(MODELS, target)
+        if hasattr(self.target, 'check_compatible'):  # e.g. teacher vs student token grids
+            self.target.check_compatible(self.encoders)
         self.audio_decoder = self._build_decoder(audio_decoder, self.audio_encoder, 'audio')
         self.video_decoder = self._build_decoder(video_decoder, self.video_encoder, 'video')
         self.rec_loss = build_component(MODELS, rec_loss)

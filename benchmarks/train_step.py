@@ -1,0 +1,309 @@
+#!/usr/bin/env python
+"""ViT-B training-step time and memory: stage 1 vs stage 2 (frozen teacher), fp32 vs bf16.
+
+    python benchmarks/train_step.py [--batch-size 2] [--warmup 1] [--iters 2]
+        [--precisions fp32 bf16] [--teacher-autocast auto off] [--device cpu|cuda]
+        [--cfg-options model.audio_encoder.arch=small ...] [--json out.json]
+
+One training step = forward (masked encoders, fusion, decoders, targets, losses) + backward +
+AdamW step, on random inputs of the configs' sizes. Stage 2's teacher is a randomly initialised
+stage-1 model saved to a temporary checkpoint (its speed does not depend on its weights).
+
+Timing: each student precision runs in a fresh subprocess that holds the stage-1 and the
+stage-2 model and ALTERNATES their steps (stage 1, stage 2 with each teacher precision, then the
+reverse order, ...), so that load from other processes on a shared machine hits all cases alike.
+"best s" is the fastest step (load only ever slows a step down), "median s" the median; the
+ratio to stage 1 uses the best times. On a busy machine use --threads 1: with more threads, each
+op's OpenMP barrier waits for whichever thread the OS has descheduled, and step times swing
+by 10x and more.
+
+Memory: each (stage, precision) trains one step in a fresh subprocess of its own; "peak GiB" is
+that process's peak RSS (CPU: Python, weights, teacher, AdamW state, gradients, activations) or
+``torch.cuda.max_memory_allocated`` (CUDA). "weights GiB" are the student's (+ the teacher's).
+
+"bf16" student = forward under torch.autocast (what tools/train.py --amp does). Teacher: auto =
+TeacherTargets' default (bf16 autocast on CUDA with bf16 and on CPUs with AMX / AVX512-BF16),
+off = fp32, on = bf16.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+GIB = 2**30
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--stage1-config', default=osp.join(ROOT, 'configs/mavil/stage1.py'))
+    p.add_argument('--stage2-config', default=osp.join(ROOT, 'configs/mavil/stage2_iter1.py'))
+    p.add_argument('--batch-size', type=int, default=2)
+    p.add_argument('--warmup', type=int, default=1, help='untimed rounds')
+    p.add_argument('--iters', type=int, default=2, help='timed rounds')
+    p.add_argument('--no-memory', action='store_true', help='skip the memory subprocesses')
+    p.add_argument('--precisions', nargs='+', default=['fp32', 'bf16'], choices=['fp32', 'bf16'])
+    p.add_argument('--teacher-autocast', nargs='+', default=['auto', 'off'],
+                   choices=['auto', 'on', 'off'], help='stage-2 teacher precision(s)')
+    p.add_argument('--device', default=None, help='cpu | cuda (default: cuda if available)')
+    p.add_argument('--threads', type=int, default=None, help='torch CPU threads')
+    p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+                   help='model overrides for student and teacher (e.g. a smaller arch)')
+    p.add_argument('--json', default=None, help='also write the results here')
+    # internal: what a subprocess runs
+    p.add_argument('--precision', default=None, help=argparse.SUPPRESS)
+    p.add_argument('--memory-stage', default=None, help=argparse.SUPPRESS)
+    p.add_argument('--teacher-ckpt', default=None, help=argparse.SUPPRESS)
+    p.add_argument('--teacher-config', default=None, help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def _load_cfg(path: str, options: list[str]):
+    from mmengine.config import Config, DictAction
+    cfg = Config.fromfile(path)
+    if options:
+        parser = argparse.ArgumentParser()
+        parser.add_argument('--o', nargs='+', action=DictAction)
+        cfg.merge_from_dict(parser.parse_args(['--o', *options]).o)
+    return cfg
+
+
+def _nbytes(module) -> float:
+    return sum(t.numel() * t.element_size()
+               for t in list(module.parameters()) + list(module.buffers())) / GIB
+
+
+def build_models(args: argparse.Namespace, stages=('1', '2')) -> dict:
+    import mavil.models  # noqa: F401
+    from mavil.registry import MODELS
+    models = {}
+    if '1' in stages:
+        models['1'] = MODELS.build(_load_cfg(args.stage1_config, args.cfg_options).model)
+    if '2' in stages:
+        models['2'] = MODELS.build(_load_cfg(args.stage2_config, args.cfg_options + [
+            f'model.target.teacher_config={args.teacher_config}',
+            f'model.target.teacher_ckpt={args.teacher_ckpt}']).model)
+    return models
+
+
+class Case:
+    """A model and its optimizer; ``step()`` runs (and times) one training step."""
+
+    def __init__(self, stage: str, model, optimizer, precision: str, device, inputs,
+                 teacher: str = '-') -> None:
+        self.stage, self.model, self.optimizer = stage, model, optimizer
+        self.precision, self.device, self.inputs, self.teacher = precision, device, inputs, teacher
+        self.teacher_autocast = {'auto': None, 'on': True, 'off': False}.get(teacher)
+        self.wall: list[float] = []
+        self.teacher_wall: list[float] = []
+
+    def _sync(self) -> None:
+        import torch
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize(self.device)
+
+    def step(self, record: bool = False) -> None:
+        import torch
+        target = self.model.target
+        has_teacher = hasattr(target, 'teacher')
+        teacher_s = [0.0]
+        if has_teacher:
+            target.autocast = self.teacher_autocast
+            forward = type(target).forward
+
+            def timed(mod, *a, **k):  # the teacher's share of the step
+                self._sync()
+                t0 = time.perf_counter()
+                out = forward(mod, *a, **k)
+                self._sync()
+                teacher_s[0] += time.perf_counter() - t0
+                return out
+            target.forward = timed.__get__(target)
+        self._sync()
+        t0 = time.perf_counter()
+        with torch.autocast(self.device.type, dtype=torch.bfloat16,
+                            enabled=self.precision == 'bf16'):
+            losses = self.model.loss(self.inputs)
+        loss, _ = self.model.parse_losses(losses)
+        loss.backward()
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self._sync()
+        if record:
+            self.wall.append(time.perf_counter() - t0)
+            self.teacher_wall.append(teacher_s[0])
+
+    def result(self) -> dict:
+        target = self.model.target
+        teacher = getattr(target, 'teacher', None)
+        label = '-'
+        if teacher is not None:
+            target.autocast = self.teacher_autocast
+            bf16 = target.use_autocast(self.device.type)
+            label = f'{self.teacher} ({"bf16" if bf16 else "fp32"})'
+        return dict(stage=self.stage, precision=self.precision, teacher=label,
+                    best_s=min(self.wall), median_s=statistics.median(self.wall),
+                    steps_s=self.wall,
+                    teacher_s=min(self.teacher_wall) if teacher is not None else None,
+                    student_gib=_nbytes(self.model),
+                    teacher_gib=_nbytes(teacher) if teacher is not None else 0.0)
+
+
+def _setup(args: argparse.Namespace):
+    import torch
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    return torch.device(args.device)
+
+
+def _inputs(model, batch_size: int, device) -> dict:
+    import torch
+    return {m: torch.randn(batch_size, e.patch_embed.in_channels, *e.patch_embed.input_size,
+                           device=device) for m, e in model.encoders.items()}
+
+
+def _optimizer(model):
+    import torch
+    return torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95),
+                             weight_decay=1e-5)
+
+
+def run_timing(args: argparse.Namespace) -> list[dict]:
+    """Both stages in one process, steps interleaved; one stage-2 model serves every teacher
+    precision (the teacher's precision is a flag of its forward)."""
+    device = _setup(args)
+    models = {k: m.to(device).train() for k, m in build_models(args).items()}
+    inputs = _inputs(models['1'], args.batch_size, device)
+    cases = [Case('1', models['1'], _optimizer(models['1']), args.precision, device, inputs)]
+    opt2 = _optimizer(models['2'])
+    cases += [Case('2', models['2'], opt2, args.precision, device, inputs, t)
+              for t in args.teacher_autocast]
+    for r in range(args.warmup + args.iters):
+        for case in (cases if r % 2 == 0 else cases[::-1]):
+            case.step(record=r >= args.warmup)
+    return [c.result() for c in cases]
+
+
+def run_memory(args: argparse.Namespace) -> dict:
+    """One stage alone: build, one training step, the process's peak memory."""
+    import torch
+    device = _setup(args)
+    stage = args.memory_stage
+    model = build_models(args, stages=(stage, ))[stage].to(device).train()
+    case = Case(stage, model, _optimizer(model), args.precision, device,
+                _inputs(model, args.batch_size, device), 'auto' if stage == '2' else '-')
+    if device.type == 'cuda':
+        torch.cuda.reset_peak_memory_stats(device)
+    case.step()
+    if device.type == 'cuda':
+        peak = torch.cuda.max_memory_allocated(device) / GIB
+    else:
+        with open('/proc/self/status') as f:
+            peak = next(int(ln.split()[1]) * 1024 / GIB for ln in f if ln.startswith('VmHWM:'))
+    return dict(stage=stage, precision=args.precision, peak_gib=peak)
+
+
+def make_teacher(args: argparse.Namespace, folder: str) -> tuple[str, str]:
+    """A random stage-1 model: (its config with --cfg-options applied, its checkpoint)."""
+    import torch
+
+    import mavil.models  # noqa: F401
+    from mavil.registry import MODELS
+    torch.manual_seed(0)
+    cfg = _load_cfg(args.stage1_config, args.cfg_options)
+    config, ckpt = osp.join(folder, 'teacher_stage1.py'), osp.join(folder, 'teacher.pth')
+    cfg.dump(config)
+    torch.save({'state_dict': MODELS.build(cfg.model).state_dict(), 'meta': {}}, ckpt)
+    return config, ckpt
+
+
+def _subprocess(args: argparse.Namespace, extra: list[str], forwarded: list[str]):
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    proc = subprocess.run([sys.executable, osp.abspath(__file__), *extra, *forwarded],
+                          capture_output=True, text=True, env=env)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith('RESULT ')]
+    if proc.returncode != 0 or not lines:
+        raise SystemExit(f'{" ".join(extra)} failed:\n{proc.stderr[-3000:]}')
+    return json.loads(lines[-1][len('RESULT '):])
+
+
+def main(argv=None) -> list[dict]:
+    args = parse_args(argv)
+    import torch
+    if args.device is None:
+        args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if args.memory_stage:
+        print('RESULT ' + json.dumps(run_memory(args)), flush=True)
+        return []
+    if args.precision:
+        print('RESULT ' + json.dumps(run_timing(args)), flush=True)
+        return []
+    results, start = [], time.time()
+    with tempfile.TemporaryDirectory() as tmp:
+        teacher_config, ckpt = make_teacher(args, tmp)
+        forwarded = ['--stage1-config', args.stage1_config, '--stage2-config',
+                     args.stage2_config, '--batch-size', str(args.batch_size), '--warmup',
+                     str(args.warmup), '--iters', str(args.iters), '--device', args.device,
+                     '--teacher-ckpt', ckpt, '--teacher-config', teacher_config,
+                     '--teacher-autocast', *args.teacher_autocast]
+        if args.threads:
+            forwarded += ['--threads', str(args.threads)]
+        if args.cfg_options:
+            forwarded += ['--cfg-options', *args.cfg_options]
+        for precision in args.precisions:
+            rows = _subprocess(args, ['--precision', precision], forwarded)
+            if not args.no_memory:
+                peaks = {s: _subprocess(args, ['--precision', precision, '--memory-stage', s],
+                                        forwarded)['peak_gib'] for s in ('1', '2')}
+                for row in rows:
+                    row['peak_gib'] = peaks[row['stage']]
+            results += rows
+            print(f'  {precision} done ({time.time() - start:.0f} s)', file=sys.stderr,
+                  flush=True)
+    print_table(results, args, time.time() - start)
+    threads = args.threads or torch.get_num_threads()
+    if args.device == 'cpu' and threads > 1 and os.getloadavg()[0] > 0.75 * os.cpu_count():
+        print('note: the machine is busy; multi-threaded CPU steps wait at every OpenMP barrier '
+              'for a descheduled thread and their times become erratic (10x and more): '
+              'compare with --threads 1')
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(args=vars(args), results=results), f, indent=2)
+    return results
+
+
+def print_table(results: list[dict], args: argparse.Namespace, elapsed: float) -> None:
+    import torch
+    mem = 'GPU' if args.device.startswith('cuda') else 'RSS'
+    threads = args.threads or torch.get_num_threads()
+    print(f'\nMAViL training step, batch {args.batch_size}, {args.device} ({threads} threads, '
+          f'torch {torch.__version__}); {args.iters} interleaved steps per case after '
+          f'{args.warmup} warm-up; {elapsed:.0f} s in all; load average now '
+          f'{os.getloadavg()[0]:.1f}')
+    cols = [('stage', 5), ('student', 7), ('teacher', 11), ('best s', 7), ('median s', 8),
+            ('teacher fwd s', 13), ('vs stage 1', 10), ('weights GiB', 11),
+            (f'peak {mem} GiB', 12)]
+    print('| ' + ' | '.join(f'{n:<{w}}' for n, w in cols) + ' |')
+    print('|' + '|'.join('-' * (w + 2) for _, w in cols) + '|')
+    stage1 = {r['precision']: r for r in results if r['stage'] == '1'}
+    for r in results:
+        weights = (f'{r["student_gib"]:.2f}' if not r['teacher_gib'] else
+                   f'{r["student_gib"]:.2f}+{r["teacher_gib"]:.2f}')
+        peak = r.get('peak_gib')
+        row = [r['stage'], r['precision'], r['teacher'], f'{r["best_s"]:.2f}',
+               f'{r["median_s"]:.2f}', '-' if r['teacher_s'] is None else f'{r["teacher_s"]:.2f}',
+               f'{r["best_s"] / stage1[r["precision"]]["best_s"]:.2f}x', weights,
+               '-' if peak is None else f'{peak:.2f}']
+        print('| ' + ' | '.join(f'{v:<{w}}' if i < 3 else f'{v:>{w}}'
+                                for i, (v, (_, w)) in enumerate(zip(row, cols))) + ' |')
+
+
+if __name__ == '__main__':
+    main()
