@@ -65,10 +65,23 @@ def tiny_model_cfg() -> Config:
     return Config.fromfile(TINY_CONFIG)
 
 
-def shrink(cfg: Config) -> Config:
-    """Tiny encoder / fusion / decoder sizes; everything else as ``cfg`` sets it."""
+@pytest.fixture(scope='module')
+def tiny_teacher_ckpt(tmp_path_factory) -> str:
+    """A tiny stage-1 model's weights: the teacher of shrunk stage-2 / retrieval configs."""
+    path = tmp_path_factory.mktemp('teacher') / 'tiny_stage1.pth'
+    torch.save({'state_dict': MODELS.build(tiny_model_cfg().model).state_dict()}, path)
+    return str(path)
+
+
+def shrink(cfg: Config, teacher_ckpt: Optional[str] = None) -> Config:
+    """Tiny encoder / fusion / decoder sizes; everything else as ``cfg`` sets it. A teacher
+    (stage 2) becomes the tiny stage-1 model saved at ``teacher_ckpt``."""
     tiny, model = tiny_model_cfg().model, cfg.model
     options = {}
+    if model.get('target', {}).get('type') == 'TeacherTargets':
+        assert teacher_ckpt is not None, 'a stage-2 config needs the tiny teacher checkpoint'
+        options['model.target.teacher_config'] = str(TINY_CONFIG)
+        options['model.target.teacher_ckpt'] = teacher_ckpt
     for name in ENCODERS:
         if isinstance(model.get(name), dict):
             # `arch` may be a preset name ('base'): a dict cannot merge into a string.
@@ -115,10 +128,10 @@ def test_every_ablation_declares_its_setting():
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=config_id)
-def test_config_loads_and_builds(path: Path):
+def test_config_loads_and_builds(path: Path, tiny_teacher_ckpt: str):
     cfg = Config.fromfile(path)
     assert MODELS.get(cfg.model.type) is not None, cfg.model.type
-    model = MODELS.build(shrink(cfg).model)
+    model = MODELS.build(shrink(cfg, tiny_teacher_ckpt).model)
     assert isinstance(model, torch.nn.Module)
 
 
