@@ -18,5 +18,9 @@ $(STAMP): requirements.txt setup.py
 test: install
 	$(BIN)/python -m pytest tests -q
 
+# Built-in demo data -> tiny stage 1 + one stage-2 iteration on CPU -> work_dirs/demo/report.json
+demo: install
+	$(BIN)/python tools/demo.py
+
 clean:
 	rm -rf $(VENV) work_dirs .pytest_cache

@@ -1,0 +1,99 @@
+"""Demo evaluation functions against hand computations."""
+import math
+
+import pytest
+import torch
+from mmengine.config import Config
+
+import mavil.models  # noqa: F401
+from mavil.demo.evaluate import (EvalSplit, a2v_recall, chance_accuracy, evaluate_embeddings,
+                                 extract_embeddings, linear_probe)
+from mavil.demo.run import REPO_ROOT, _set_iters, format_report
+from mavil.registry import MODELS
+
+
+def test_a2v_recall_by_hand():
+    audio = torch.tensor([[1., 0.], [0., 1.], [1., 1.]])
+    video = torch.tensor([[2., 0.], [1., 1.], [0., 3.]])  # scale must not matter (cosine)
+    # cosine rows: a0 [1, .71, 0] -> rank 1; a1 [0, .71, 1] -> rank 2;
+    # a2 [.71, 1, .71]: col 1 is higher and col 0 ties with the true col 2 -> rank 3
+    assert a2v_recall(audio, video, ks=(1, 2, 3)) == pytest.approx({1: 1 / 3, 2: 2 / 3, 3: 1.0})
+
+
+def test_a2v_recall_collapsed_embeddings_score_zero_not_perfect():
+    same = torch.ones(4, 8)
+    assert a2v_recall(same, same, ks=(1, 3)) == {1: 0.0, 3: 0.0}
+
+
+def test_a2v_recall_perfect_pairs():
+    x = torch.eye(5)
+    assert a2v_recall(x, 3 * x, ks=(1, 5)) == {1: 1.0, 5: 1.0}
+
+
+def test_chance_accuracy_is_the_majority_rate():
+    assert chance_accuracy(torch.tensor([0, 0, 1, 2]), torch.tensor([0, 1, 2, 2]), 3) == 0.25
+    balanced = torch.arange(8).repeat(3)
+    assert chance_accuracy(balanced, balanced, 8) == pytest.approx(1 / 8)
+
+
+def test_linear_probe_separates_separable_classes():
+    centers = torch.tensor([[4., 0.], [0., 4.], [-4., -4.]])
+    g = torch.Generator().manual_seed(0)
+    labels = torch.arange(3).repeat(20)
+    x = centers[labels] + torch.randn(60, 2, generator=g)
+    result = linear_probe(x[:45], labels[:45], x[45:], labels[45:], 3, steps=200)
+    assert result.test_accuracy == 1.0 and result.train_accuracy == 1.0
+
+
+def test_linear_probe_on_uninformative_features_predicts_the_majority():
+    # constant features: only the bias can fit, i.e. the training prior (majority class 0)
+    train_y, test_y = torch.tensor([0, 0, 1]), torch.tensor([0, 1, 1])
+    result = linear_probe(torch.ones(3, 4), train_y, torch.ones(3, 4), test_y, 2, steps=100)
+    assert result.test_accuracy == pytest.approx(1 / 3)
+    assert result.train_accuracy == pytest.approx(2 / 3)
+
+
+def test_linear_probe_is_deterministic():
+    x, y = torch.randn(30, 6), torch.arange(3).repeat(10)
+    a = linear_probe(x, y, x, y, 3, steps=50)
+    b = linear_probe(x, y, x, y, 3, steps=50)
+    assert a == b
+
+
+def test_evaluate_embeddings_row():
+    labels = torch.tensor([0, 1, 2, 3])
+    test = {'audio': torch.eye(4), 'video': 2 * torch.eye(4)}
+    row = evaluate_embeddings(test, labels, test, labels, 4, probe_steps=100)
+    assert row == pytest.approx(dict(a2v_r1=1.0, a2v_r5=1.0, chance_r1=0.25, chance_r5=1.0,
+                                     audio_probe_acc=1.0, video_probe_acc=1.0,
+                                     chance_acc=0.25))
+
+
+def test_extract_embeddings_matches_the_model_and_ignores_batching():
+    cfg = Config.fromfile(str(REPO_ROOT / 'configs' / 'demo' / 'stage1.py'))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    n = 5
+    split = EvalSplit(audio=torch.randn(n, 1, 400, 64),
+                      video=torch.randint(0, 256, (n, 3, 8, 64, 64), dtype=torch.uint8),
+                      labels=torch.arange(n), filenames=[None] * n)
+    got = extract_embeddings(model, split, batch_size=2)
+    inputs = model.data_preprocessor({'inputs': {'audio': split.audio, 'video': split.video}},
+                                     False)['inputs']
+    want = model.extract_feat(inputs)
+    for modality in ('audio', 'video'):
+        assert got[modality].shape == (n, 128)
+        torch.testing.assert_close(got[modality], want[modality], rtol=1e-4, atol=1e-5)
+    assert model.training  # restored
+
+
+def test_format_report_and_schedule_helpers():
+    row = dict(a2v_r1=0.5, a2v_r5=1.0, chance_r1=0.25, chance_r5=1.0, audio_probe_acc=0.75,
+               video_probe_acc=0.5, chance_acc=0.25)
+    text = format_report({'random_init': row, 'stage1': row}, n_test=4, n_train=12)
+    assert 'random_init' in text and 'stage1' in text and 'chance' in text
+    cfg = Config.fromfile(str(REPO_ROOT / 'configs' / 'demo' / 'stage1.py'))
+    _set_iters(cfg, 7)
+    assert cfg.train_cfg.max_iters == 7 and cfg.default_hooks.checkpoint.interval == 7
+    assert cfg.param_scheduler[-1]['end'] == 7
+    assert math.isclose(cfg.param_scheduler[0]['end'], 1)

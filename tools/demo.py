@@ -1,0 +1,16 @@
+#!/usr/bin/env python
+"""The MAViL demo (what `make demo` runs): built-in data, tiny stage 1 + one stage-2 iteration
+on CPU, retrieval and linear-probe report. See mavil/demo/run.py for the phases.
+
+    python tools/demo.py [--work-dir work_dirs/demo] [--data-root data/demo] [--no-stage2]
+                         [--stage1-iters N] [--stage2-iters N] [--cfg-options k=v ...]
+"""
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
+
+from mavil.demo.run import main  # noqa: E402
+
+if __name__ == '__main__':
+    main()
