@@ -20,8 +20,8 @@ from mmengine.model import MMDistributedDataParallel, is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
+from mavil.checkpoint_io import load_checkpoint_file, plain_data_message_hub
 from mavil.registry import MODEL_WRAPPERS, RUNNERS
-from .checkpoint import load_checkpoint_file, plain_data_message_hub
 
 
 @MODEL_WRAPPERS.register_module()

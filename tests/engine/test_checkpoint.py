@@ -5,7 +5,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mavil.engine import MAViLRunner, load_checkpoint_file
+from mavil.checkpoint_io import load_checkpoint_file
+from mavil.engine import MAViLRunner
 
 
 class NotPlainData:  # an arbitrary pickled object: refused by weights-only loading

@@ -8,7 +8,7 @@ from timm.models.vision_transformer import VisionTransformer
 import mavil.models  # noqa: F401
 from mavil.models.backbones import VideoViT
 from mavil.models.layers import PatchEmbed
-from mavil.models.utils import inflate_patch_embed, load_pretrained
+from mavil.models.pretrained import inflate_patch_embed, load_pretrained
 from mavil.registry import MODELS
 
 TINY = dict(embed_dim=64, depth=2, num_heads=4)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mavil.engine import load_checkpoint_file
+from mavil.checkpoint_io import load_checkpoint_file
 from .conftest import REPO, TINY_STAGE1, TINY_STAGE2
 from .test_configs import load_tool
 

@@ -6,7 +6,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-from mavil.engine import load_checkpoint_file
+from mavil.checkpoint_io import load_checkpoint_file
 from mavil.models.targets.teacher_targets import cpu_has_fast_bf16
 from mavil.registry import MODELS
 from .conftest import TINY_STAGE1, save_model

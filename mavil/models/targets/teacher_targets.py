@@ -28,7 +28,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from torch import nn
 
-from mavil.engine.checkpoint import load_checkpoint_file, model_state_dict
+from mavil.checkpoint_io import load_checkpoint_file, model_state_dict
 from mavil.registry import MODELS, build_component
 
 TARGET_TYPES = ('M-Fusion', 'M-Uni', 'A/V-MAE')

@@ -24,7 +24,7 @@ from mmengine.logging import print_log
 from mmengine.registry import WEIGHT_INITIALIZERS
 from torch import nn
 
-from mavil.engine.checkpoint import load_checkpoint_file, model_state_dict
+from mavil.checkpoint_io import load_checkpoint_file, model_state_dict
 
 _MAX_LISTED = 20
 # keys of an image ViT that have no counterpart in our encoders (positions are fixed sin-cos
