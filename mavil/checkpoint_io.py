@@ -1,4 +1,6 @@
-"""Checkpoint files with torch >= 2.6 (weights_only by default) and atomic writes.
+"""Checkpoint files with torch >= 2.6 (weights_only by default): file-level I/O, below both
+``mavil.engine`` (the runner's resume / save) and ``mavil.models`` (teachers, pre-trained
+weights).
 
 Policy:
   * weights for initialisation (``load_from``, teachers, fine-tuning) load with
@@ -10,7 +12,7 @@ Policy:
 import os
 import pickle
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Union
+from typing import Callable, Iterator, Union
 
 import numpy as np
 import torch
@@ -61,16 +63,6 @@ def load_checkpoint_file(path: str, map_location: MapLocation = 'cpu', *,
                 f'--unsafe-load (tools/*.py) or unsafe_load=True in the config. Detail: {err}'
             ) from err
     return torch.load(path, map_location=map_location, weights_only=False)
-
-
-def atomic_torch_save(obj: Any, path: str) -> None:
-    """Write to ``path.tmp`` then rename: a kill mid-write leaves the old file intact."""
-    tmp = f'{path}.tmp'
-    with open(tmp, 'wb') as f:
-        torch.save(obj, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def model_state_dict(checkpoint: dict) -> dict:

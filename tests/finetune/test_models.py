@@ -8,7 +8,7 @@ from mmengine.dataset import pseudo_collate
 from mavil.engine.optim_constructors import FinetuneOptimWrapperConstructor
 from mavil.models.algorithms import labels_to_targets
 from mavil.models.mixup import BatchMixup
-from mavil.models.utils import FinetuneMasking
+from mavil.models.layers import FinetuneMasking
 from mavil.registry import MODELS
 from mavil.structures import AVDataSample
 from .test_pretrained import AUDIO, VIDEO, classifier, tiny_mavil

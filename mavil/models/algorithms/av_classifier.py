@@ -32,7 +32,7 @@ from torch import nn
 from mavil.registry import MODELS, build_component
 from mavil.structures import AVDataSample
 from ..pretrained import LoadReport, adapt_checkpoint_state
-from ..utils import FinetuneMasking
+from ..layers import FinetuneMasking
 from .mavil import mean_pool
 
 ComponentCfg = Union[dict, nn.Module]

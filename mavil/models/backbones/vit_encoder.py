@@ -12,7 +12,7 @@ from torch import nn
 
 from mavil.registry import MODELS
 from ..layers import (MASKING_TYPES, MaskInfo, PatchEmbed, check_mask_ratio, gather_tokens,
-                      make_blocks, sample_mask, sincos_pos_embed)
+                      init_mae_weights, make_blocks, sample_mask, sincos_pos_embed)
 from ..layers.attention import AttentionBackend
 
 # name -> (embed_dim, depth, num_heads)
@@ -34,18 +34,6 @@ def resolve_arch(arch: Union[str, dict]) -> dict[str, int]:
     if missing:
         raise ValueError(f'arch dict {arch} misses {sorted(missing)}')
     return dict(arch)
-
-
-def init_mae_weights(module: nn.Module) -> None:
-    """MAE initialisation: xavier-uniform linears (zero bias), unit LayerNorms."""
-    for m in module.modules():
-        if isinstance(m, nn.Linear):
-            nn.init.xavier_uniform_(m.weight)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.LayerNorm):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
 
 
 class MaskedViTEncoder(BaseModule):

@@ -7,8 +7,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from mavil.registry import MODELS
-from ..backbones.vit_encoder import init_mae_weights
-from ..layers import MaskInfo, gather_tokens, make_blocks, sincos_pos_embed
+from ..layers import MaskInfo, gather_tokens, init_mae_weights, make_blocks, sincos_pos_embed
 from ..layers.attention import AttentionBackend
 
 

@@ -10,8 +10,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from mavil.registry import MODELS
-from ..backbones.vit_encoder import init_mae_weights
-from ..layers import make_blocks
+from ..layers import init_mae_weights, make_blocks
 from ..layers.attention import AttentionBackend
 
 

@@ -16,7 +16,7 @@ from mmengine.model import BaseModule
 from timm.layers import Mlp
 from torch import nn
 
-from mavil.models.backbones.vit_encoder import init_mae_weights
+from mavil.models.layers import init_mae_weights
 from mavil.models.layers import check_attention_backend, math_attention
 from mavil.registry import MODELS
 

@@ -1,4 +1,0 @@
-"""Fine-tuning masking."""
-from .ft_masking import FinetuneMasking, slot_drop_mask
-
-__all__ = ['FinetuneMasking', 'slot_drop_mask']
