@@ -9,12 +9,17 @@ Three checkpoint layouts are understood, all loaded weights-only:
 * an image ViT (ImageNet MAE ``{'model': ...}`` or a timm ViT state dict: top-level
   ``patch_embed.proj.weight`` [D, C, p, p], ``blocks.*``, ``norm.*``): loaded into the video
   encoder, with the 2D patch embedding inflated to the 3D tubelet by :func:`inflate_patch_embed`.
+  Our encoders use fixed sin-cos positions in MAE's layout (``layers/pos_embed.py``), so the
+  checkpoint's ``pos_embed`` is not loaded but CHECKED: MAE pre-training stores exactly that
+  fixed 2D table, and a table that differs (a learned one, e.g. timm's supervised ViTs) fails
+  the load unless ``pos_embed='ignore'`` drops it knowingly (see :func:`check_fixed_pos_embed`).
 
 Every load produces a :class:`LoadReport` (matched / missing / unexpected keys). A tensor whose
 shape differs from the model's is never skipped silently: the load fails with the full list of
 mismatched shapes (a checkpoint of another architecture), and so does a checkpoint that shares
 no key with the model.
 """
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
@@ -25,11 +30,16 @@ from mmengine.registry import WEIGHT_INITIALIZERS
 from torch import nn
 
 from mavil.checkpoint_io import load_checkpoint_file, model_state_dict
+from .layers.pos_embed import sincos_pos_embed
 
 _MAX_LISTED = 20
 # keys of an image ViT that have no counterpart in our encoders (positions are fixed sin-cos
 # buffers here; MAE's pre-training pos_embed is the same fixed 2D table, timm's is learned).
 IMAGE_VIT_ONLY = ('pos_embed', )
+# largest |difference| between a checkpoint's table and ours still called "the same table"
+# (MAE stores its float64 table as float32: the real difference is ~1e-7)
+POS_EMBED_ATOL = 1e-4
+POS_EMBED_POLICIES = ('check', 'ignore')
 
 
 def _listing(items: Sequence[str]) -> str:
@@ -89,15 +99,73 @@ def is_image_vit_state(state: Mapping[str, torch.Tensor]) -> bool:
             and any(k.startswith('blocks.') for k in state))
 
 
+def fixed_pos_embed_difference(table: torch.Tensor, grid_size: Sequence[int]) -> float:
+    """Max |checkpoint table - our fixed table| for a ``grid_size`` token grid.
+
+    ``table`` is [1, L, D] or [L, D] with L = prod(grid) or prod(grid) + 1 (a [CLS] row first,
+    zeros in MAE). Returns ``inf`` when the shapes cannot be compared."""
+    table = table.detach().float().reshape(-1, table.shape[-1])
+    num = math.prod(grid_size)
+    if table.shape[0] not in (num, num + 1) or table.shape[-1] % 4:
+        return math.inf
+    ours = sincos_pos_embed(grid_size, table.shape[-1], cls_token=table.shape[0] == num + 1)
+    return (table - ours).abs().max().item()
+
+
+def check_fixed_pos_embed(table: torch.Tensor, grid_size: Sequence[int], *, source: str,
+                          policy: str = 'check') -> str:
+    """Check that a checkpoint's position table is our fixed sin-cos table (MAE's layout).
+
+    Args:
+        table: the checkpoint's ``pos_embed``.
+        grid_size: the token grid it was trained on ([rows, cols]; an image's is square).
+        source: names the checkpoint in messages.
+        policy: 'check' raises when the tables differ; 'ignore' only reports the difference
+            (for learned tables, e.g. a timm supervised ViT, whose positions are then replaced
+            by the fixed table).
+
+    Returns:
+        a note for the load report.
+    """
+    if policy not in POS_EMBED_POLICIES:
+        raise ValueError(f'pos_embed policy must be one of {POS_EMBED_POLICIES}, got {policy!r}')
+    diff = fixed_pos_embed_difference(table, grid_size)
+    if diff <= POS_EMBED_ATOL:
+        return (f'checkpoint pos_embed {list(table.shape)} equals our fixed sin-cos table on '
+                f'its {tuple(grid_size)} grid (max |diff| {diff:.1e}): not loaded, recomputed')
+    if policy == 'ignore':
+        return (f'checkpoint pos_embed {list(table.shape)} differs from our fixed sin-cos table '
+                f'(max |diff| {diff:.3g}); dropped as asked (pos_embed=\'ignore\'): the encoder '
+                'uses the fixed table')
+    raise RuntimeError(
+        f'{source}: its pos_embed {list(table.shape)} is not the fixed sin-cos table in MAE\'s '
+        f'layout on a {tuple(grid_size)} grid (max |diff| {diff:.3g}); our encoders only use '
+        'that table, so these weights would see other position codes than they were trained '
+        'with. A learned table (timm / DeiT supervised ViT)? Pass pos_embed=\'ignore\' to '
+        'drop it knowingly.')
+
+
 def image_vit_to_video_encoder(state: Mapping[str, torch.Tensor], encoder: nn.Module,
-                               prefix: str = '') -> tuple[dict, list[str], list[str]]:
+                               prefix: str = '', *, pos_embed: str = 'check',
+                               source: str = 'image ViT') -> tuple[dict, list[str], list[str]]:
     """Map an image ViT state dict onto a video encoder's keys (``prefix`` + name).
 
     Returns (converted state, ignored image keys, notes). Keys the encoder does not have
-    (``pos_embed``, MAE's decoder and ``mask_token``, timm's ``head`` / ``fc_norm``) are ignored.
+    (``pos_embed``, MAE's decoder and ``mask_token``, timm's ``head`` / ``fc_norm``) are ignored;
+    ``pos_embed`` is first checked against our fixed table on the image's square grid
+    (``pos_embed`` is the policy of :func:`check_fixed_pos_embed`).
     """
     own = encoder.state_dict()
     converted, ignored, notes = {}, [], []
+    if 'pos_embed' in state:
+        table = state['pos_embed']  # [1, (1 +) S * S, D]: an image's grid is square
+        length = table.shape[-2]
+        side = next((s for s in (math.isqrt(length - 1), math.isqrt(length))
+                     if s > 0 and s * s in (length - 1, length)), 0)
+        notes.append(check_fixed_pos_embed(table, (side, side), source=source,
+                                           policy=pos_embed))
+    else:
+        notes.append('checkpoint has no pos_embed: the fixed sin-cos table is used')
     temporal = encoder.patch_embed.patch_size[0]
     for key, value in state.items():
         if key in IMAGE_VIT_ONLY or key not in own:
@@ -150,7 +218,8 @@ def match_state_dict(state: Mapping[str, torch.Tensor], model_state: Mapping[str
 
 def adapt_checkpoint_state(state: Mapping[str, torch.Tensor], model: nn.Module, *,
                            video_encoder_name: Optional[str] = 'video_encoder',
-                           ignore_keys: Sequence[str] = ()) -> tuple[dict, LoadReport]:
+                           ignore_keys: Sequence[str] = (),
+                           pos_embed: str = 'check') -> tuple[dict, LoadReport]:
     """Convert ``state`` to ``model``'s keys and check it (see the module docstring).
 
     Args:
@@ -160,6 +229,8 @@ def adapt_checkpoint_state(state: Mapping[str, torch.Tensor], model: nn.Module, 
             checkpoints are refused).
         ignore_keys: regular expressions; matching checkpoint keys are dropped first (e.g.
             ``'^head\\.'`` to transfer a fine-tuned model to a dataset with other classes).
+        pos_embed: what to do with an image ViT's position table that is not our fixed one:
+            'check' (fail) or 'ignore' (see :func:`check_fixed_pos_embed`).
 
     Returns:
         (the tensors to load, keyed like ``model.state_dict()``, and the report).
@@ -173,8 +244,8 @@ def adapt_checkpoint_state(state: Mapping[str, torch.Tensor], model: nn.Module, 
         if encoder is None:
             raise RuntimeError(f'an image ViT checkpoint initialises the video encoder, but '
                                f'this {what} has none')
-        converted, ignored, notes = image_vit_to_video_encoder(state, encoder,
-                                                               f'{video_encoder_name}.')
+        converted, ignored, notes = image_vit_to_video_encoder(
+            state, encoder, f'{video_encoder_name}.', pos_embed=pos_embed)
         report = match_state_dict(converted, model_state, source='image ViT -> '
                                   f'{video_encoder_name}', what=what)
         report.unexpected += ignored
@@ -212,17 +283,25 @@ class ImageViTInflateInit:
         video_encoder=dict(type='VideoViT', ...,
                            init_cfg=dict(type='ImageViTInflateInit',
                                          checkpoint='mae_pretrain_vit_base.pth'))
+
+    ``pos_embed='ignore'`` accepts a checkpoint whose position table is not our fixed sin-cos
+    table (a learned one, e.g. a timm supervised ViT); by default such a table fails the load.
     """
 
-    def __init__(self, *, checkpoint: str) -> None:
+    def __init__(self, *, checkpoint: str, pos_embed: str = 'check') -> None:
+        if pos_embed not in POS_EMBED_POLICIES:
+            raise ValueError(f'ImageViTInflateInit: pos_embed must be one of '
+                             f'{POS_EMBED_POLICIES}, got {pos_embed!r}')
         self.checkpoint = checkpoint
+        self.pos_embed = pos_embed
 
     def __call__(self, module: nn.Module) -> None:
         state = unwrap_state(load_checkpoint_file(self.checkpoint, map_location='cpu'))
         if not is_image_vit_state(state):
             raise RuntimeError(f'{self.checkpoint} is not an image ViT checkpoint (no 2D '
                                '`patch_embed.proj.weight` with `blocks.*`)')
-        converted, ignored, notes = image_vit_to_video_encoder(state, module)
+        converted, ignored, notes = image_vit_to_video_encoder(
+            state, module, pos_embed=self.pos_embed, source=self.checkpoint)
         report = match_state_dict(converted, module.state_dict(),
                                   source=f'{self.checkpoint}: image ViT',
                                   what=type(module).__name__)

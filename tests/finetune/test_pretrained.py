@@ -10,6 +10,7 @@ from mavil.models.backbones import VideoViT
 from mavil.models.layers import PatchEmbed
 from mavil.models.pretrained import inflate_patch_embed, load_pretrained
 from mavil.registry import MODELS
+from tests.models.test_pos_embed import mae_2d
 
 TINY = dict(embed_dim=64, depth=2, num_heads=4)
 AUDIO = dict(type='AudioViT', arch=TINY, input_size=(64, 32), patch_size=(8, 8))
@@ -38,10 +39,16 @@ def tiny_mavil() -> torch.nn.Module:
         video_decoder=dict(type='MaskedDecoder', embed_dim=32, depth=1, num_heads=4)))
 
 
-def image_vit() -> VisionTransformer:
-    """A tiny timm ViT with MAE pre-training's layout (final ``norm``, token pooling)."""
-    return VisionTransformer(img_size=32, patch_size=8, embed_dim=64, depth=2, num_heads=4,
-                             num_classes=10)
+def image_vit(mae_positions: bool = True) -> VisionTransformer:
+    """A tiny timm ViT with MAE pre-training's layout (final ``norm``, token pooling); with
+    ``mae_positions`` its pos_embed is MAE's fixed table (from the formula in
+    tests/models/test_pos_embed.py), else timm's learned (random) one."""
+    vit = VisionTransformer(img_size=32, patch_size=8, embed_dim=64, depth=2, num_heads=4,
+                            num_classes=10)
+    if mae_positions:
+        table = torch.from_numpy(mae_2d(64, 4, 4, cls_token=True)).float()[None]
+        vit.pos_embed.data.copy_(table)
+    return vit
 
 
 @pytest.mark.parametrize('temporal', [1, 2, 4])
@@ -75,21 +82,50 @@ def test_image_vit_checkpoint_initialises_the_video_encoder(tmp_path):
     assert {'pos_embed', 'head.weight', 'head.bias'} == set(report.unexpected)
     assert all(k.startswith('head.') for k in report.missing)
     assert any('inflated patch_embed.proj.weight' in n for n in report.notes)
+    assert any('equals our fixed sin-cos table' in n for n in report.notes)
 
 
 def test_image_vit_init_cfg_for_pretraining(tmp_path):
     torch.manual_seed(0)
-    vit = image_vit()
+    vit = image_vit(mae_positions=False)
     path = tmp_path / 'timm_vit.pth'
     torch.save(vit.state_dict(), path)
+    init_cfg = dict(type='ImageViTInflateInit', checkpoint=str(path))
     encoder = VideoViT(arch=TINY, input_size=(4, 32, 32), patch_size=(2, 8, 8),
-                       init_cfg=dict(type='ImageViTInflateInit', checkpoint=str(path)))
+                       init_cfg=init_cfg)
+    with pytest.raises(RuntimeError, match=r"timm_vit.pth.*pos_embed.*pos_embed='ignore'"):
+        encoder.init_weights()  # a learned table is refused unless dropped knowingly
+    encoder = VideoViT(arch=TINY, input_size=(4, 32, 32), patch_size=(2, 8, 8),
+                       init_cfg=dict(init_cfg, pos_embed='ignore'))
     encoder.init_weights()
     torch.testing.assert_close(encoder.blocks[0].attn.qkv.weight, vit.blocks[0].attn.qkv.weight)
     frame = torch.rand(1, 3, 32, 32)
     video = frame[:, :, None].expand(-1, -1, 4, -1, -1)
     torch.testing.assert_close(encoder.patch_embed(video)[:, :16],
                                vit.patch_embed(frame), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('frames', [2, 4])
+def test_inflated_encoder_on_identical_frames_is_the_image_mae(tmp_path, frames):
+    """IN-SSL init: on a clip of identical frames the video encoder's first temporal slot sees
+    exactly the image MAE's inputs (inflated kernel, MAE's 2D positions); with one tubelet the
+    whole encoder computes what the image model computes on the frame."""
+    torch.manual_seed(0)
+    vit = image_vit().eval()
+    path = tmp_path / 'mae_pretrain_vit_tiny.pth'
+    torch.save({'model': vit.state_dict()}, path)
+    encoder = VideoViT(arch=TINY, input_size=(frames, 32, 32), patch_size=(2, 8, 8),
+                       init_cfg=dict(type='ImageViTInflateInit', checkpoint=str(path))).eval()
+    encoder.init_weights()
+    frame = torch.rand(2, 3, 32, 32)
+    clip = frame[:, :, None].expand(-1, -1, frames, -1, -1).contiguous()
+    with torch.no_grad():
+        tokens = encoder.embed(clip)  # [B, T' * 16, D]
+        image_tokens = vit.patch_embed(frame) + vit.pos_embed[:, 1:]
+        torch.testing.assert_close(tokens[:, :16], image_tokens, rtol=1e-5, atol=1e-5)
+        if frames == 2:
+            out, _ = encoder(clip, masked=False)  # [B, 1 + 16, D]
+            torch.testing.assert_close(out, vit.forward_features(frame), rtol=1e-4, atol=1e-4)
 
 
 def test_mavil_checkpoint_loads_encoders_only(tmp_path):

@@ -61,7 +61,7 @@ def test_decoder_style_unshuffle_restores_order():
 
 def test_masked_decoder_unshuffles_like_the_hand_loop():
     """Inspect MaskedDecoder's restored sequence (before its norm) with no blocks."""
-    B, grid, E = 2, (8, 4), 6
+    B, grid, E = 2, (8, 4), 8  # 2D sin-cos needs E % 4 == 0 (MAE)
     N = prod(grid)
     decoder = MaskedDecoder(in_dim=E, embed_dim=E, depth=0, num_heads=1, grid_size=grid,
                             out_dim=3)

@@ -1,12 +1,14 @@
-"""Fixed sin-cos position tables against a hand formula, element by element.
+"""Fixed sin-cos tables against references written here from MAE's / MAE-ST's formulas.
 
-Per axis (MAE's 1-D convention): channels [sin(p * w_0..w_{d/2-1}), cos(p * w_0..w_{d/2-1})]
-with w_k = 1 / 10000^(2k / d_axis). Axis blocks are concatenated in grid-axis order (axis 0,
-i.e. time / rows, first); each axis gets an equal even share, the remainder going to axis 0.
+MAE (``util/pos_embed.py``): 1D code [sin(p * w_k), cos(p * w_k)], w_k = 1 / 10000^(2k / d);
+2D table = [1D(column index, D/2), 1D(row index, D/2)] because MAE builds its grid with
+``meshgrid(grid_w, grid_h)`` ("w goes first"). Grids are RECTANGULAR (64 x 8 like AudioMAE's
+audio grid) so that swapping the axes cannot pass. MAE-ST (``sep_pos_embed``): spatial table
+repeated over time + temporal table repeated over space.
 """
 import math
-from itertools import product
 
+import numpy as np
 import pytest
 import torch
 
@@ -15,71 +17,86 @@ from mavil.models.heads import MaskedDecoder
 from mavil.models.layers import sincos_pos_embed
 
 
-def hand_row(coords: tuple[int, ...], axis_dims: list[int]) -> list[float]:
-    row = []
-    for p, d in zip(coords, axis_dims):
-        omegas = [1.0 / 10000**(2 * k / d) for k in range(d // 2)]
-        row += [math.sin(p * w) for w in omegas] + [math.cos(p * w) for w in omegas]
-    return row
+def mae_1d(dim: int, positions: np.ndarray) -> np.ndarray:
+    omega = 1.0 / 10000**(np.arange(dim // 2, dtype=np.float64) / (dim / 2.0))
+    angles = np.outer(positions.reshape(-1).astype(np.float64), omega)
+    return np.concatenate([np.sin(angles), np.cos(angles)], axis=1)
 
 
-def check_table(table: torch.Tensor, grid, axis_dims, cls_token=True):
-    offset = 1 if cls_token else 0
-    assert table.shape == (math.prod(grid) + offset, sum(axis_dims))
-    assert table.dtype == torch.float32
+def mae_2d(dim: int, rows: int, cols: int, cls_token: bool = False) -> np.ndarray:
+    """MAE's get_2d_sincos_pos_embed on a [rows, cols] grid (AudioMAE's rectangular form)."""
+    first, second = np.meshgrid(np.arange(cols), np.arange(rows))  # 'xy': first = column
+    table = np.concatenate([mae_1d(dim // 2, first), mae_1d(dim // 2, second)], axis=1)
     if cls_token:
-        assert torch.all(table[0] == 0)
-    for n, coords in enumerate(product(*[range(g) for g in grid])):  # row-major order
-        expected = torch.tensor(hand_row(coords, axis_dims), dtype=torch.float32)
-        torch.testing.assert_close(table[offset + n], expected, atol=1e-6, rtol=0)
+        table = np.concatenate([np.zeros((1, dim)), table], axis=0)
+    return table
 
 
-@pytest.mark.parametrize('grid,dim,axis_dims', [
-    ((3, 5), 16, [8, 8]),
-    ((4, 2), 12, [6, 6]),  # odd per-axis half (3 frequencies)
-    ((5, 5), 32, [16, 16]),
-])
-def test_2d_table_matches_hand_formula(grid, dim, axis_dims):
-    check_table(sincos_pos_embed(grid, dim), grid, axis_dims)
-    check_table(sincos_pos_embed(grid, dim, cls_token=False), grid, axis_dims, cls_token=False)
+def mae_st_video(dim: int, frames: int, rows: int, cols: int) -> np.ndarray:
+    """MAE-ST's composition with sin-cos parts: spatial repeated over time + temporal repeated
+    over space; the temporal code is shifted so that slot 0 adds nothing."""
+    spatial = np.tile(mae_2d(dim, rows, cols), (frames, 1))  # [T * H * W, D]
+    temporal = mae_1d(dim, np.arange(frames)) - mae_1d(dim, np.zeros(1))
+    return spatial + np.repeat(temporal, rows * cols, axis=0)
 
 
-@pytest.mark.parametrize('grid,dim,axis_dims', [
-    ((2, 3, 4), 24, [8, 8, 8]),
-    ((2, 3, 3), 28, [12, 8, 8]),  # 28 // 3 = 9 -> even share 8; remainder 4 to axis 0
-    ((4, 2, 2), 64, [24, 20, 20]),
-])
-def test_3d_table_matches_hand_formula(grid, dim, axis_dims):
-    check_table(sincos_pos_embed(grid, dim), grid, axis_dims)
+def hand_row_2d(row: int, col: int, dim: int) -> list[float]:
+    """One row of the 2D table from the scalar formula (independent of numpy's meshgrid)."""
+    omegas = [1.0 / 10000**(2 * k / (dim // 2)) for k in range(dim // 4)]
+    return ([math.sin(col * w) for w in omegas] + [math.cos(col * w) for w in omegas]
+            + [math.sin(row * w) for w in omegas] + [math.cos(row * w) for w in omegas])
 
 
-def test_vit_base_sizes_spot_checks():
-    """A few elements of the full-size audio (64 x 8, 768) and video (4 x 14 x 14) tables."""
-    audio = sincos_pos_embed((64, 8), 768)
-    for (t, f) in [(0, 0), (63, 7), (17, 3)]:
-        expected = torch.tensor(hand_row((t, f), [384, 384]), dtype=torch.float32)
-        torch.testing.assert_close(audio[1 + t * 8 + f], expected, atol=1e-6, rtol=0)
-    video = sincos_pos_embed((4, 14, 14), 768)
-    for (t, h, w) in [(0, 0, 0), (3, 13, 13), (2, 5, 9)]:
-        expected = torch.tensor(hand_row((t, h, w), [256, 256, 256]), dtype=torch.float32)
-        torch.testing.assert_close(video[1 + (t * 14 + h) * 14 + w], expected, atol=1e-6, rtol=0)
+def assert_table(ours: torch.Tensor, reference: np.ndarray, atol: float = 1e-6) -> None:
+    assert ours.dtype == torch.float32
+    torch.testing.assert_close(ours, torch.from_numpy(reference).float(), atol=atol, rtol=0)
 
 
-def test_odd_dim_raises():
-    with pytest.raises(ValueError):
-        sincos_pos_embed((4, 4), 7)  # an odd width cannot be split into sin/cos pairs
+@pytest.mark.parametrize('rows,cols,dim', [(64, 8, 768), (8, 64, 32), (3, 5, 12)])
+def test_2d_table_is_maes(rows, cols, dim):
+    assert_table(sincos_pos_embed((rows, cols), dim), mae_2d(dim, rows, cols, cls_token=True))
+    assert_table(sincos_pos_embed((rows, cols), dim, cls_token=False), mae_2d(dim, rows, cols))
+
+
+def test_rectangular_grid_detects_an_axis_swap():
+    """The 64 x 8 check can fail: MAE's table with the two channel halves swapped is far off,
+    and a few rows match the scalar formula (column code first)."""
+    ours = sincos_pos_embed((64, 8), 64, cls_token=False)
+    reference = mae_2d(64, 64, 8)
+    swapped = np.concatenate([reference[:, 32:], reference[:, :32]], axis=1)
+    assert np.abs(ours.numpy() - swapped).max() > 1.0
+    for row, col in [(0, 7), (63, 0), (17, 3)]:
+        torch.testing.assert_close(ours[row * 8 + col],
+                                   torch.tensor(hand_row_2d(row, col, 64)).float(),
+                                   atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize('grid,dim', [((4, 14, 14), 768), ((3, 2, 5), 16)])
+def test_video_table_is_spatial_mae_plus_temporal(grid, dim):
+    table = sincos_pos_embed(grid, dim)
+    assert torch.all(table[0] == 0)
+    assert_table(table[1:], mae_st_video(dim, *grid))
+    # slot 0 is MAE's 2D table exactly: the first frame sees the image model's codes
+    assert_table(table[1:1 + grid[1] * grid[2]], mae_2d(dim, grid[1], grid[2]))
+
+
+def test_bad_widths_raise():
+    with pytest.raises(ValueError, match='even'):
+        sincos_pos_embed((7, ), 7)
+    with pytest.raises(ValueError, match='divisible by 4'):
+        sincos_pos_embed((4, 4), 6)  # 2D needs two even halves
 
 
 def test_modules_use_the_fixed_tables():
-    audio = AudioViT(arch=dict(embed_dim=32, depth=1, num_heads=2), input_size=(32, 16),
+    audio = AudioViT(arch=dict(embed_dim=32, depth=1, num_heads=2), input_size=(48, 16),
                      patch_size=(8, 8))
-    video = VideoViT(arch=dict(embed_dim=48, depth=1, num_heads=2), input_size=(4, 16, 16),
+    video = VideoViT(arch=dict(embed_dim=48, depth=1, num_heads=2), input_size=(4, 24, 16),
                      patch_size=(2, 8, 8))
-    decoder = MaskedDecoder(in_dim=48, embed_dim=24, depth=1, num_heads=2, grid_size=(2, 2, 2),
+    decoder = MaskedDecoder(in_dim=48, embed_dim=24, depth=1, num_heads=2, grid_size=(2, 3, 2),
                             out_dim=4)
-    check_table(audio.pos_embed[0], (4, 2), [16, 16])
-    check_table(video.pos_embed[0], (2, 2, 2), [16, 16, 16])
-    check_table(decoder.pos_embed[0], (2, 2, 2), [8, 8, 8])
+    assert_table(audio.pos_embed[0], mae_2d(32, 6, 2, cls_token=True))  # time x frequency
+    assert_table(video.pos_embed[0, 1:], mae_st_video(48, 2, 3, 2))
+    assert_table(decoder.pos_embed[0, 1:], mae_st_video(24, 2, 3, 2))
     for module in (audio, video, decoder):
         assert not any(name.endswith('pos_embed') for name, _ in module.named_parameters())
         assert 'pos_embed' not in module.state_dict()  # fixed, recomputed, never loaded

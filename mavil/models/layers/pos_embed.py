@@ -1,11 +1,32 @@
-"""Fixed sine-cosine positional embeddings over N-dimensional token grids."""
+"""Fixed sine-cosine position tables in MAE's layout (MAE, AudioMAE and MAE-ST conventions).
+
+* 1D: ``[sin(p * w_k), cos(p * w_k)]`` with ``w_k = 10000^(-2k / dim)``, k < dim / 2.
+* 2D grid ``[rows, cols]`` (audio: time x frequency; image: height x width), exactly MAE's
+  ``get_2d_sincos_pos_embed``: the FIRST half of the channels is the 1D code of the column
+  (width / frequency) index, the SECOND half the 1D code of the row (height / time) index.
+  Imported MAE / AudioMAE weights therefore see the codes they were trained with.
+* 3D video grid ``[T, H, W]``: MAE's 2D table over (H, W), identical for every temporal slot,
+  plus a full-width 1D temporal code added per slot. Adding a spatial and a temporal table is
+  how MAE-ST combines space and time (``sep_pos_embed``: ``pos_embed_spatial`` repeated over
+  time + ``pos_embed_temporal`` repeated over space); MAE-ST learns both, MAViL uses fixed
+  sin-cos codes (Sec. 3.1), so both parts are sin-cos here. The temporal code is shifted so
+  that slot 0 adds nothing (``code(t) - code(0)``, i.e. ``[sin(t w), cos(t w) - 1]``): the
+  differences between slots are those of the plain sin-cos code (the shift is one constant
+  vector added to every token, which a patch-embedding bias could absorb), and the first
+  slot's table is MAE's 2D table exactly. An encoder inflated from ImageNet MAE (IN-SSL) thus
+  starts as the image model: on a clip of one tubelet of identical frames it computes what
+  the image MAE computes on the frame.
+
+Tables are computed in float64 and returned as float32 ``[prod(grid) (+1), dim]``; the
+optional [CLS] row (first) is zeros, as in MAE.
+"""
 from typing import Sequence
 
 import torch
 
 
 def sincos_1d(positions: torch.Tensor, dim: int) -> torch.Tensor:
-    """[L] positions -> [L, dim]: [sin(p * w_k), cos(p * w_k)], w_k = 10000^(-2k/dim)."""
+    """[L] positions -> [L, dim] float64: [sin(p * w_k), cos(p * w_k)], w_k = 10000^(-2k/dim)."""
     if dim % 2 != 0:
         raise ValueError(f'sin-cos embedding dim must be even, got {dim}')
     omega = 1.0 / 10000**(torch.arange(dim // 2, dtype=torch.float64) / (dim / 2))
@@ -13,26 +34,39 @@ def sincos_1d(positions: torch.Tensor, dim: int) -> torch.Tensor:
     return torch.cat([angles.sin(), angles.cos()], dim=1)
 
 
-def axis_dims(dim: int, num_axes: int) -> list[int]:
-    """Split ``dim`` channels over axes: equal even shares, the remainder to axis 0."""
-    share = (dim // num_axes) // 2 * 2
-    dims = [share] * num_axes
-    dims[0] += dim - share * num_axes
-    if any(d <= 0 or d % 2 for d in dims):
-        raise ValueError(f'cannot split embed dim {dim} into {num_axes} even sin-cos parts')
-    return dims
+def sincos_2d(rows: int, cols: int, dim: int) -> torch.Tensor:
+    """MAE's 2D table for a row-major [rows, cols] grid -> [rows * cols, dim] float64.
+
+    Channels ``[:dim/2]`` code the column index, ``[dim/2:]`` the row index."""
+    if dim % 4 != 0:
+        raise ValueError(f'a 2D sin-cos table needs dim divisible by 4, got {dim}')
+    row, col = torch.meshgrid(torch.arange(rows), torch.arange(cols), indexing='ij')
+    return torch.cat([sincos_1d(col.reshape(-1), dim // 2),
+                      sincos_1d(row.reshape(-1), dim // 2)], dim=1)
+
+
+def sincos_video(frames: int, rows: int, cols: int, dim: int) -> torch.Tensor:
+    """[T, H, W] grid -> [T * H * W, dim] float64: MAE's spatial 2D table + a temporal code
+    that is zero at slot 0 (see the module docstring)."""
+    spatial = sincos_2d(rows, cols, dim)  # [H * W, dim]
+    times = torch.arange(frames)
+    temporal = sincos_1d(times, dim) - sincos_1d(times[:1], dim)  # [T, dim], row 0 = 0
+    return (temporal[:, None, :] + spatial[None, :, :]).reshape(-1, dim)
 
 
 def sincos_pos_embed(grid_size: Sequence[int], dim: int, cls_token: bool = True) -> torch.Tensor:
-    """Embedding for a row-major grid: each axis' coordinate gets its own channel block.
-
-    For a 2D grid this is MAE's 2D sin-cos table (half the channels per axis); 3D video grids
-    (time, height, width) get three blocks. Returns [prod(grid) (+1), dim] float32; the
-    [CLS] row, when asked for, is zeros.
-    """
-    coords = torch.meshgrid(*[torch.arange(n) for n in grid_size], indexing='ij')
-    parts = [sincos_1d(c.reshape(-1), d) for c, d in zip(coords, axis_dims(dim, len(grid_size)))]
-    table = torch.cat(parts, dim=1)
+    """The fixed table of a row-major token grid: 1D, 2D ``[rows, cols]`` (MAE layout) or
+    3D ``[T, H, W]`` (spatial 2D + temporal, MAE-ST style). Returns [prod(grid) (+1), dim]
+    float32; the [CLS] row, when asked for, is zeros."""
+    grid = tuple(int(n) for n in grid_size)
+    if len(grid) == 1:
+        table = sincos_1d(torch.arange(grid[0]), dim)
+    elif len(grid) == 2:
+        table = sincos_2d(*grid, dim)
+    elif len(grid) == 3:
+        table = sincos_video(*grid, dim)
+    else:
+        raise ValueError(f'sin-cos tables exist for 1D, 2D and 3D grids, got {grid}')
     if cls_token:
         table = torch.cat([torch.zeros(1, dim, dtype=table.dtype), table], dim=0)
     return table.float()
