@@ -30,6 +30,19 @@ train_pipeline = [
     dict(type='VideoRandomFlip', prob=0.5),
     dict(type='PackAVInputs'),
 ]
+# Inference on single files (mavil.apis: extract_features, reconstruction figures): one
+# deterministic clip (test_mode), no roll, resize + centre crop.
+test_pipeline = [
+    dict(type='LoadAudioVideo', backend='pyav',
+         clip_sampler=dict(num_frames=8, fps=2.0, test_mode=True)),
+    dict(type='AudioResample', sample_rate=16000),
+    dict(type='KaldiFbank', num_mel_bins=128, frame_length=25.0, frame_shift=10.0),
+    dict(type='AudioPadCrop', target_length=1024),
+    dict(type='AudioNormalize', mean=audio_mean, std=audio_std),
+    dict(type='VideoResize', short_side=224),
+    dict(type='VideoCenterCrop', size=224),
+    dict(type='PackAVInputs'),
+]
 
 train_dataloader = dict(
     batch_size=8,  # per GPU
