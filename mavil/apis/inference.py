@@ -70,10 +70,10 @@ def load_weights(model: nn.Module, checkpoint: str, *, unsafe_load: bool = False
                  strict: bool = True) -> None:
     """Load ``.pth`` (weights-only) or ``.safetensors`` weights into ``model`` in place."""
     if checkpoint.endswith('.safetensors'):
-        from mavil.models.utils.safetensors_io import load_safetensors
+        from mavil.safetensors_io import load_safetensors
         state = load_safetensors(checkpoint)
     else:
-        from mavil.engine.checkpoint import load_checkpoint_file, model_state_dict
+        from mavil.checkpoint_io import load_checkpoint_file, model_state_dict
         state = model_state_dict(load_checkpoint_file(checkpoint, trusted=unsafe_load))
     state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
     result = model.load_state_dict(state, strict=False)
