@@ -42,6 +42,13 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
 PARAM_SCHEDULERS = Registry(
     'parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS, locations=['mavil.engine'])
 
+# Open tables of our own (MMEngine has no root for them): a plugin adds a media backend or an
+# annotation format through ``custom_imports``, like any other component.
+MEDIA_READERS = Registry(
+    'media reader', scope='mavil', locations=['mavil.datasets.readers'])
+ANNOTATION_FORMATS = Registry(
+    'annotation format', scope='mavil', locations=['mavil.datasets.annotations'])
+
 
 def build_component(registry: Registry, cfg, **default_args):
     """Build ``cfg`` from ``registry`` (a built module passes through unchanged).
@@ -59,6 +66,21 @@ def build_component(registry: Registry, cfg, **default_args):
         raise KeyError(f'unknown {registry.name} type "{type_name}" in registry '
                        f'"{registry.scope}.{registry.name}"; known types: {", ".join(known)}')
     return registry.build(cfg, default_args=default_args or None)
+
+
+def get_registered(registry: Registry, name: str, what: str):
+    """The class or function registered as ``name``; an unknown name fails with the known
+    ones (``what`` names the option, e.g. 'media backend')."""
+    found = registry.get(name) if isinstance(name, str) else None
+    if found is None:
+        raise KeyError(f'unknown {what} {name!r}; choose one of '
+                       f'{sorted(registered_names(registry))}')
+    return found
+
+
+def registered_names(registry: Registry) -> list[str]:
+    """Names registered in ``registry`` (its locations imported first)."""
+    return sorted(_known_types(registry))
 
 
 def _known_types(registry: Registry) -> set:

@@ -33,9 +33,9 @@ with warnings.catch_warnings():  # fvcore.nn scripts its losses with the depreca
 from fvcore.nn.jit_handles import Handle
 
 from mavil.models.layers import MaskInfo, sample_mask
+from mavil.structures import MODALITIES
 from .op_handles import EXTRA_HANDLES, significant_unsupported_ops
 
-MODALITIES = ('audio', 'video')
 COMPONENTS = ('audio_encoder', 'video_encoder', 'fusion', 'audio_decoder', 'video_decoder')
 VIEWS = ('full', 'masked')
 JSON_KEYS = ('component', 'view', 'gflops', 'params_m')

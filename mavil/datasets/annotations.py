@@ -1,6 +1,7 @@
 """Annotation files -> clip records ``{'filename', 'clip_id', 'labels', ...}``.
 
-Formats (``ann_format``):
+Formats (``ann_format``, names in the ``ANNOTATION_FORMATS`` registry; a plugin adds one by
+registering an :class:`AnnotationFormat` subclass):
     'csv'       header row; columns ``filename`` (required), ``labels`` (class names or indices
                 separated by ';'), optional ``clip_id``, ``start``, ``end``.
     'jsonl'     one JSON object per line with the same keys (``labels`` a list or a string).
@@ -13,10 +14,9 @@ Every malformed row raises a ValueError naming the file, the line and the proble
 import csv
 import json
 import os.path as osp
-from typing import Iterator, Optional, Sequence, Union
+from typing import Iterator, Optional, Sequence
 
-ANN_FORMATS = ('csv', 'jsonl', 'audioset', 'vggsound')
-DEFAULT_TEMPLATES = {'audioset': '{ytid}.mp4', 'vggsound': '{ytid}_{start:06d}.mp4'}
+from mavil.registry import ANNOTATION_FORMATS, get_registered
 
 
 class LabelMap:
@@ -98,8 +98,49 @@ def _rows_vggsound(path: str) -> Iterator[tuple[int, dict]]:
             yield line_num, dict(ytid=ytid, start=start, labels=[label], split=split.strip())
 
 
-_READERS = dict(csv=_rows_csv, jsonl=_rows_jsonl, audioset=_rows_audioset,
-                vggsound=_rows_vggsound)
+class AnnotationFormat:
+    """One annotation file format: how its rows read and what they need.
+
+    Attributes:
+        rows: ``rows(path)`` yields ``(line number, row dict)`` with the keys above
+            (``filename`` or ``ytid``, ``labels``, optional ``clip_id``, ``start``, ``end``,
+            ``split``); a malformed row raises a ValueError naming the file and the line.
+        filename_template: file name made from a row's fields, for formats that list
+            YouTube ids rather than files (None: rows carry ``filename``).
+        needs_label_file: the rows hold class ids (e.g. AudioSet MIDs), not names, so the
+            class names must come from a label file.
+    """
+    rows = None
+    filename_template: Optional[str] = None
+    needs_label_file = False
+
+
+@ANNOTATION_FORMATS.register_module(name='csv')
+class CsvFormat(AnnotationFormat):
+    rows = staticmethod(_rows_csv)
+
+
+@ANNOTATION_FORMATS.register_module(name='jsonl')
+class JsonlFormat(AnnotationFormat):
+    rows = staticmethod(_rows_jsonl)
+
+
+@ANNOTATION_FORMATS.register_module(name='audioset')
+class AudioSetFormat(AnnotationFormat):
+    rows = staticmethod(_rows_audioset)
+    filename_template = '{ytid}.mp4'
+    needs_label_file = True
+
+
+@ANNOTATION_FORMATS.register_module(name='vggsound')
+class VGGSoundFormat(AnnotationFormat):
+    rows = staticmethod(_rows_vggsound)
+    filename_template = '{ytid}_{start:06d}.mp4'
+
+
+def annotation_format(name: str) -> type:
+    """The :class:`AnnotationFormat` registered as ``name`` (KeyError naming the known ones)."""
+    return get_registered(ANNOTATION_FORMATS, name, 'ann_format')
 
 
 def _as_label_list(value) -> list[str]:
@@ -128,18 +169,18 @@ def load_annotations(ann_file: str,
                      split: Optional[str] = None) -> tuple[list[dict], LabelMap]:
     """Parse ``ann_file``. Without ``label_map``, classes are the sorted label names found in
     the whole file (all splits, so train and test agree)."""
-    if ann_format not in ANN_FORMATS:
-        raise ValueError(f'unknown ann_format {ann_format!r}; choose from {ANN_FORMATS}')
+    fmt = annotation_format(ann_format)
     if not osp.isfile(ann_file):
         raise FileNotFoundError(f'annotation file not found: {ann_file}')
-    rows = list(_READERS[ann_format](ann_file))
+    rows = list(fmt.rows(ann_file))
     if label_map is None:
-        if ann_format == 'audioset':
-            raise ValueError(f'{ann_file}: AudioSet annotations need label_file='
-                             '"class_labels_indices.csv" (MID -> class index)')
+        if fmt.needs_label_file:
+            raise ValueError(f'{ann_file}: {ann_format!r} annotations hold class ids, not '
+                             'names: give label_file= (AudioSet: "class_labels_indices.csv", '
+                             'MID -> class index)')
         names = {name.strip() for _, row in rows for name in _as_label_list(row.get('labels'))}
         label_map = LabelMap(sorted(names))
-    template = filename_template or DEFAULT_TEMPLATES.get(ann_format)
+    template = filename_template or fmt.filename_template
     records = []
     for line_num, row in rows:
         where = f'{ann_file}:{line_num}'

@@ -1,3 +1,3 @@
-from .av_data_sample import AVDataSample
+from .av_data_sample import MODALITIES, AVDataSample
 
-__all__ = ['AVDataSample']
+__all__ = ['MODALITIES', 'AVDataSample']

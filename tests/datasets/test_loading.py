@@ -2,8 +2,9 @@
 import pytest
 import torch
 
-from mavil.datasets.transforms import (ClipSampler, ClipTooShortError, CorruptMediaError,
-                                       LoadAudioVideo, MediaNotFoundError, MissingStreamError)
+from mavil.datasets.readers import (ClipTooShortError, CorruptMediaError, MediaNotFoundError,
+                                    MissingStreamError)
+from mavil.datasets.transforms import ClipSampler, LoadAudioVideo
 from .media import frame_ids
 
 BACKENDS = ('decord', 'pyav')
@@ -124,7 +125,7 @@ def test_requires_filename():
 
 
 def test_bad_config():
-    with pytest.raises(KeyError, match='unknown backend'):
+    with pytest.raises(KeyError, match="unknown media backend 'opencv'"):
         LoadAudioVideo(backend='opencv')
     with pytest.raises(ValueError, match='modalities'):
         LoadAudioVideo(modalities=('audio', 'text'))

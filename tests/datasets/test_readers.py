@@ -3,11 +3,12 @@ import numpy as np
 import pytest
 import torch
 
-from mavil.datasets.readers import (READERS, CorruptMediaError, MediaError, MediaNotFoundError,
+from mavil.datasets.readers import (CorruptMediaError, MediaError, MediaNotFoundError,
                                     MissingStreamError, open_media, probe)
+from mavil.registry import MEDIA_READERS, registered_names
 from .media import frame_ids, make_tone, truncate, truncate_at_packet, write_clip
 
-BACKENDS = sorted(READERS)
+BACKENDS = registered_names(MEDIA_READERS)
 
 
 @pytest.mark.parametrize('backend', BACKENDS)

@@ -64,11 +64,11 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import av  # noqa: E402
 
 from _common import VIDEO_EXTENSIONS, parallel_map, scan_videos  # noqa: E402
-from mavil.datasets.readers import (READERS, ClipTooShortError, CorruptMediaError,  # noqa: E402
+from mavil.datasets.readers import (ClipTooShortError, CorruptMediaError,  # noqa: E402
                                     MediaError, MissingStreamError, container_info,
                                     open_container, open_media)
-
-MODALITIES = ('audio', 'video')
+from mavil.registry import MEDIA_READERS, registered_names  # noqa: E402
+from mavil.structures import MODALITIES  # noqa: E402
 DURATION_TOLERANCE = 0.5  # s a stream may fall short of the declared duration (as the readers)
 
 
@@ -273,7 +273,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--filename-template', default='{ytid}.mp4',
                    help="with --format audioset: how AVDataset names a clip's file")
     p.add_argument('--workers', type=int, default=os.cpu_count() or 1)
-    p.add_argument('--backend', choices=sorted(READERS), default='pyav',
+    p.add_argument('--backend', choices=registered_names(MEDIA_READERS), default='pyav',
                    help='reader used by --check-decode (the one your config trains with)')
     p.add_argument('--min-duration', type=float, default=1.0,
                    help='shortest usable file and stream, in seconds')

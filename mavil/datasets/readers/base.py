@@ -1,4 +1,5 @@
-"""The media-reader interface, its errors, and a header probe shared by all backends.
+"""The media-reader interface, its errors, a header probe shared by all backends, and
+:func:`open_media`, which opens a file with a backend of the ``MEDIA_READERS`` registry.
 
 Every failure is a :class:`MediaError` that names the file and the problem, so a dataset can
 report (or deliberately skip) bad clips; nothing is padded or replaced silently.
@@ -11,6 +12,8 @@ from typing import Optional, Sequence, Tuple
 import av
 import numpy as np
 import torch
+
+from mavil.registry import MEDIA_READERS, get_registered
 
 
 class MediaError(RuntimeError):
@@ -234,3 +237,21 @@ class MediaReader(ABC):
     def __repr__(self) -> str:
         return (f'{type(self).__name__}({self.filename!r}, duration={self.duration:.2f}s, '
                 f'fps={self.fps:.2f}, frames={self.num_frames}, audio={self.has_audio})')
+
+
+def open_media(filename: str, *, backend: str = 'decord', **kwargs) -> MediaReader:
+    """Open ``filename`` with the named backend.
+
+    Args:
+        filename: path of the media file.
+        backend: a name registered in ``MEDIA_READERS`` (``'decord'``, ``'pyav'``, or a
+            plugin's).
+        **kwargs: reader options (``duration_tolerance``, ``num_threads``).
+    """
+    return media_reader(backend)(str(filename), **kwargs)
+
+
+def media_reader(backend: str) -> type:
+    """The :class:`MediaReader` class registered as ``backend`` (KeyError naming the known
+    backends otherwise)."""
+    return get_registered(MEDIA_READERS, backend, 'media backend')

@@ -5,7 +5,7 @@ Why not decord for everything (decord 0.6.0, checked here):
 * ``AudioReader(mono=False)`` corrupts every channel but the first of multi-channel audio
   (values near 1e38, NaNs, different on each read; dmlc/decord#242), and its ``mono=True``
   downmix of stereo is wrong too. AudioSet audio is mostly stereo, so audio is decoded by
-  :func:`decode_audio` (PyAV) in both backends.
+  :mod:`.audio` (PyAV) in both backends.
 * decord exposes neither the native sample rate nor the header's declared duration
   (``AudioReader.duration()`` is the decoded length), which the truncation check needs, so
   the header is probed with PyAV (no decoding).
@@ -15,8 +15,9 @@ The PyAV container that reads the header is opened once and decodes the audio to
 import numpy as np
 import torch
 
+from mavil.registry import MEDIA_READERS
+from .audio import ContainerAudio
 from .base import CorruptMediaError, MediaReader
-from .pyav_reader import ContainerAudio
 
 
 def _import_decord():
@@ -28,6 +29,7 @@ def _import_decord():
     return decord
 
 
+@MEDIA_READERS.register_module(name='decord')
 class DecordReader(ContainerAudio, MediaReader):
     """Reads frames with ``decord.VideoReader`` (batched, index-based seeking).
 

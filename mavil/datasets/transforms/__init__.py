@@ -19,14 +19,12 @@ from .audio import (AUDIOSET_MEAN, AUDIOSET_STD, AudioAddNoise, AudioNormalize, 
                     AudioRandomRoll, AudioResample, KaldiFbank, SpecAugment, fbank_frames)
 from .base import BaseTransform
 from .formatting import PackAVInputs
-from .loading import (ClipTooShortError, CorruptMediaError, LoadAudioVideo, MediaError,
-                      MediaNotFoundError, MissingStreamError)
+from .loading import LoadAudioVideo
 from .video import (ClipSampler, VideoCenterCrop, VideoRandomFlip, VideoRandomResizedCrop,
                     VideoResize, resize_video)
 
 __all__ = [
-    'BaseTransform', 'LoadAudioVideo', 'MediaError', 'MediaNotFoundError', 'CorruptMediaError',
-    'MissingStreamError', 'ClipTooShortError', 'AudioResample', 'KaldiFbank', 'AudioPadCrop',
+    'BaseTransform', 'LoadAudioVideo', 'AudioResample', 'KaldiFbank', 'AudioPadCrop',
     'AudioNormalize', 'AudioRandomRoll', 'AudioAddNoise', 'SpecAugment', 'fbank_frames',
     'AUDIOSET_MEAN', 'AUDIOSET_STD', 'ClipSampler', 'VideoRandomResizedCrop', 'VideoRandomFlip',
     'VideoResize', 'VideoCenterCrop', 'resize_video', 'PackAVInputs'

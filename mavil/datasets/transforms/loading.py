@@ -1,19 +1,18 @@
 """``LoadAudioVideo``: decode one file into a waveform and a sampled clip of frames.
 
-The readers (``backend='decord'`` or ``'pyav'``) and the error types live in
-:mod:`mavil.datasets.readers` and are re-exported here.
+The readers (``backend='decord'``, ``'pyav'`` or a plugin's) and the error types live in
+:mod:`mavil.datasets.readers`.
 """
 from typing import Sequence, Union
 
 import torch
 
-from mavil.datasets.readers import (READERS, ClipTooShortError, CorruptMediaError, MediaError,
-                                    MediaNotFoundError, MissingStreamError, open_media)
+from mavil.datasets.readers import (ClipTooShortError, MissingStreamError, media_reader,
+                                    open_media)
 from mavil.registry import TRANSFORMS
+from mavil.structures import MODALITIES
 from .base import BaseTransform
 from .video import ClipSampler
-
-MODALITIES = ('audio', 'video')
 
 
 @TRANSFORMS.register_module()
@@ -34,7 +33,7 @@ class LoadAudioVideo(BaseTransform):
     ``min_duration`` (:class:`ClipTooShortError`). Nothing is padded or substituted.
 
     Args:
-        backend: media reader, ``'decord'`` or ``'pyav'``.
+        backend: media reader registered in ``MEDIA_READERS``: ``'decord'``, ``'pyav'``...
         modalities: streams to load; a file must have each of them.
         clip_sampler: :class:`ClipSampler` or its keyword arguments.
         min_duration: shortest acceptable stream, in seconds.
@@ -51,9 +50,7 @@ class LoadAudioVideo(BaseTransform):
                  min_duration: float = 1.0,
                  duration_tolerance: float = 0.5,
                  num_threads: int = 1) -> None:
-        if backend not in READERS:
-            raise KeyError(f'LoadAudioVideo: unknown backend {backend!r}; '
-                           f'choose one of {sorted(READERS)}')
+        media_reader(backend)  # an unknown backend fails at build time
         unknown = set(modalities) - set(MODALITIES)
         if unknown or not modalities:
             raise ValueError(f'LoadAudioVideo: modalities must be a non-empty subset of '
@@ -104,9 +101,3 @@ class LoadAudioVideo(BaseTransform):
         if seconds < self.min_duration:
             raise ClipTooShortError(filename, f'{what} lasts {seconds:.2f} s, shorter than '
                                     f'min_duration={self.min_duration} s')
-
-
-__all__ = [
-    'LoadAudioVideo', 'MediaError', 'MediaNotFoundError', 'CorruptMediaError',
-    'MissingStreamError', 'ClipTooShortError'
-]

@@ -17,7 +17,6 @@ from mavil.registry import MODELS, build_component
 from mavil.structures import AVDataSample
 
 ComponentCfg = Union[dict, nn.Module]
-MODALITIES = ('audio', 'video')
 
 
 def mean_pool(tokens: torch.Tensor) -> torch.Tensor:
