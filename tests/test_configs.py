@@ -53,6 +53,9 @@ EXPECTED = {
     'mavil/ablations/contrast_inter': dict(contrast=('inter', )),
     'mavil/ablations/contrast_intra': dict(contrast=('intra', )),
     'mavil/ablations/contrast_inter_intra': dict(contrast=BOTH),
+    # Table 5b: video encoder initialisation (full MAViL)
+    **{f'mavil/ablations/init_{init}': dict(contrast=BOTH) for init in ('scratch', 'in_ssl',
+                                                                        'in_sl')},
 }
 
 

@@ -82,6 +82,13 @@ class MAViLRunner(Runner):
         for group in optim_wrapper.optimizer.param_groups:
             group['lr'] = group['lr'] * ratio
 
+    def train(self):
+        """Check the files the model's ``init_cfg`` needs (e.g. the IN-SSL image checkpoint)
+        before building data loaders, then train."""
+        from mavil.models.pretrained import check_init_checkpoints
+        check_init_checkpoints(self.model)
+        return super().train()
+
     def resume(self, filename: str, resume_optimizer: bool = True,
                resume_param_scheduler: bool = True,
                map_location: Union[str, Callable] = 'default') -> None:

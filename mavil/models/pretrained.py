@@ -20,6 +20,7 @@ mismatched shapes (a checkpoint of another architecture), and so does a checkpoi
 no key with the model.
 """
 import math
+import os.path as osp
 import re
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
@@ -275,6 +276,47 @@ def load_pretrained(model: nn.Module, path: str, **kwargs) -> LoadReport:
     return report
 
 
+# Image checkpoints of the video encoder's initialisations (Sec. 4.2, Table 5b), by file name:
+# where to download them and what they are.
+IMAGE_CHECKPOINT_SOURCES = {
+    'mae_pretrain_vit_base.pth':
+    ('https://dl.fbaipublicfiles.com/mae/pretrain/mae_pretrain_vit_base.pth',
+     'the official MAE release (github.com/facebookresearch/mae): ImageNet-1K self-supervised '
+     'ViT-B, "IN-SSL", the paper\'s default'),
+    'deit_base_patch16_224-b5f2ef4d.pth':
+    ('https://dl.fbaipublicfiles.com/deit/deit_base_patch16_224-b5f2ef4d.pth',
+     'DeiT-B (github.com/facebookresearch/deit, timm deit_base_patch16_224): ImageNet-1K '
+     'supervised ViT-B, "IN-SL"'),
+}
+FROM_SCRATCH_CONFIG = 'configs/mavil/ablations/init_scratch.py'
+
+
+def missing_image_checkpoint_message(path: str) -> str:
+    """Why an image checkpoint is needed, where to get it, and how to do without it."""
+    url, what = IMAGE_CHECKPOINT_SOURCES.get(
+        osp.basename(path), (None, 'an image ViT checkpoint (MAE / timm layout)'))
+    fetch = f'Download it from {url} into {osp.dirname(path) or "."}/' if url else 'Provide it'
+    return (f'video encoder initialisation: {path} not found (expected at {osp.abspath(path)}). '
+            f'It is {what}, inflated to the video tubelet (Sec. 4.2, App. B.3). {fetch}, point '
+            'to it with --cfg-options model.video_encoder.init_cfg.checkpoint=PATH, or '
+            f'pre-train the video encoder from scratch with {FROM_SCRATCH_CONFIG} (Table 5b '
+            '"Rand.").')
+
+
+def check_init_checkpoints(model: nn.Module) -> None:
+    """Fail early (before data loading) when an ``ImageViTInflateInit`` file is missing.
+
+    Walks ``model.modules()`` (a stage-2 teacher is not a submodule and loads its own
+    checkpoint) and raises FileNotFoundError with :func:`missing_image_checkpoint_message`."""
+    for module in model.modules():
+        init_cfg = getattr(module, 'init_cfg', None)
+        for cfg in init_cfg if isinstance(init_cfg, list) else [init_cfg]:
+            if isinstance(cfg, Mapping) and cfg.get('type') == 'ImageViTInflateInit':
+                path = cfg.get('checkpoint')
+                if not path or not osp.isfile(path):
+                    raise FileNotFoundError(missing_image_checkpoint_message(str(path)))
+
+
 @WEIGHT_INITIALIZERS.register_module(name='ImageViTInflateInit')
 class ImageViTInflateInit:
     """``init_cfg`` of a ``VideoViT``: load an ImageNet MAE / timm ViT checkpoint, inflating
@@ -282,7 +324,7 @@ class ImageViTInflateInit:
 
         video_encoder=dict(type='VideoViT', ...,
                            init_cfg=dict(type='ImageViTInflateInit',
-                                         checkpoint='mae_pretrain_vit_base.pth'))
+                                         checkpoint='checkpoints/mae_pretrain_vit_base.pth'))
 
     ``pos_embed='ignore'`` accepts a checkpoint whose position table is not our fixed sin-cos
     table (a learned one, e.g. a timm supervised ViT); by default such a table fails the load.
@@ -296,6 +338,8 @@ class ImageViTInflateInit:
         self.pos_embed = pos_embed
 
     def __call__(self, module: nn.Module) -> None:
+        if not osp.isfile(self.checkpoint):
+            raise FileNotFoundError(missing_image_checkpoint_message(self.checkpoint))
         state = unwrap_state(load_checkpoint_file(self.checkpoint, map_location='cpu'))
         if not is_image_vit_state(state):
             raise RuntimeError(f'{self.checkpoint} is not an image ViT checkpoint (no 2D '
