@@ -92,8 +92,8 @@ def shrink(cfg: Config, teacher_ckpt: Optional[str] = None) -> Config:
             options[f'model.{name}.input_size'] = tiny[name].input_size
             options[f'model.{name}.patch_size'] = tiny[name].patch_size
     if isinstance(model.get('fusion'), dict):  # None (no fusion) must stay None
-        options['model.fusion.embed_dim'] = tiny.fusion.embed_dim
-        options['model.fusion.num_heads'] = tiny.fusion.num_heads  # depth is the config's
+        # embed_dim follows the encoders; depth is the config's
+        options['model.fusion.num_heads'] = tiny.fusion.num_heads
     for name in DECODERS:
         if isinstance(model.get(name), dict):
             for key in ('embed_dim', 'depth', 'num_heads'):

@@ -72,7 +72,7 @@ def test_vit_b_config_replaces_fusion(plugin):
     cfg = Config.fromfile(PLUGIN_CONFIGS / 'gated_fusion_stage1.py')
     # _delete_=True: no keys inherited from the base's JointFusion dict
     assert cfg.model.fusion.to_dict() == dict(
-        type='GatedCrossFusion', embed_dim=768, depth=2, num_heads=12)
+        type='GatedCrossFusion', depth=2, num_heads=12)  # embed_dim: the encoders'
     assert cfg.optim_wrapper.paramwise_cfg.custom_keys['.gate_'] == dict(decay_mult=0.0)
     assert 'bottlenecks' in cfg.optim_wrapper.paramwise_cfg.custom_keys  # merged, not replaced
 

@@ -16,7 +16,7 @@ model = dict(
     video_encoder=dict(  # from scratch (init_cfg=None): no image checkpoint fits this size
         arch=tiny_arch, input_size=(8, 64, 64), patch_size=(2, 16, 16), mask_ratio=0.7,
         init_cfg=None),
-    fusion=dict(embed_dim=128, depth=1, num_heads=4),
+    fusion=dict(depth=1, num_heads=4),
     audio_decoder=dict(embed_dim=64, depth=2, num_heads=4),
     video_decoder=dict(embed_dim=64, depth=2, num_heads=4),
     inter_loss=dict(loss_weight=0.5),

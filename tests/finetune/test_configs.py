@@ -87,7 +87,7 @@ def test_finetune_config(path):
         if model.get(name):
             model[name].arch = TINY
     if model.get('fusion'):
-        model.fusion.update(embed_dim=32, num_heads=2)
+        model.fusion.num_heads = 2  # embed_dim follows the encoders
     if model.get('audio_encoder'):  # a short input keeps the build fast
         model.audio_encoder.input_size = (64, 128)
     built = MODELS.build(model)
@@ -118,6 +118,6 @@ def test_retrieval_config(path):
     for name in ('audio_encoder', 'video_encoder'):
         model[name].arch = TINY
         model[name].input_size = (64, 128) if name == 'audio_encoder' else (4, 64, 64)
-    model.fusion.update(embed_dim=32, num_heads=2)
+    model.fusion.num_heads = 2  # embed_dim follows the encoders
     built = MODELS.build(model)
     assert built.extract_feat({'audio': torch.zeros(1, 1, 64, 128)})['audio'].shape == (1, 32)

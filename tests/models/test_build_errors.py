@@ -44,11 +44,23 @@ def test_unsupported_mask_type(tiny_model_cfg):
 
 
 @pytest.mark.parametrize('fusion_type', ['JointFusion', 'MBTFusion'])
+def test_fusion_embed_dim_derived_from_encoders(tiny_model_cfg, fusion_type):
+    tiny_model_cfg['fusion'] = dict(type=fusion_type, depth=1, num_heads=4)
+    assert build(tiny_model_cfg).fusion.embed_dim == 64  # the encoders' width
+    tiny_model_cfg['fusion']['embed_dim'] = 64  # an explicit value that agrees is fine
+    assert build(tiny_model_cfg).fusion.embed_dim == 64
+
+
+@pytest.mark.parametrize('fusion_type', ['JointFusion', 'MBTFusion'])
 def test_fusion_embed_dim_mismatch(tiny_model_cfg, fusion_type):
     tiny_model_cfg['fusion'] = dict(type=fusion_type, embed_dim=32, depth=1, num_heads=4)
-    with pytest.raises(ValueError, match='one embedding size') as err:
+    with pytest.raises(ValueError, match="fusion embed_dim=32 differs from the encoders' "
+                       'width 64.*leave embed_dim out'):
         build(tiny_model_cfg)
-    assert "'fusion': 32" in str(err.value)
+    tiny_model_cfg['fusion'] = MODELS.build(dict(type=fusion_type, embed_dim=32, depth=1,
+                                                 num_heads=4))
+    with pytest.raises(ValueError, match='given fusion neck has embed_dim=32'):
+        build(tiny_model_cfg)
 
 
 def test_encoder_embed_dims_differ_with_fusion(tiny_model_cfg):

@@ -272,7 +272,6 @@ def test_embed_dim_mismatch_lists_shapes(build_student, stage1_cfg):
     cfg = teacher_config(stage1_cfg)
     cfg.model.audio_encoder.arch = narrow
     cfg.model.video_encoder.arch = narrow
-    cfg.model.fusion.embed_dim = 32
     with pytest.raises(RuntimeError) as err:
         build_student(teacher_config=cfg)
     msg = str(err.value)

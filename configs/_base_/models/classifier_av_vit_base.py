@@ -20,7 +20,7 @@ model = dict(
         input_size=(8, 224, 224),
         patch_size=(2, 16, 16),
         drop_path_rate=0.1),
-    fusion=dict(type='JointFusion', embed_dim=768, depth=2, num_heads=12, drop_path_rate=0.1),
+    fusion=dict(type='JointFusion', depth=2, num_heads=12, drop_path_rate=0.1),  # width: encoders'
     head=dict(type='ClsHead', num_classes=527),
     loss=dict(type='SoftBCELoss'),  # BCE: multi-label data or mixup (Table 9)
     batch_augment=dict(type='BatchMixup', alpha=0.5),  # mixup 0.5 (Table 9)

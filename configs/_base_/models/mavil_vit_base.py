@@ -18,7 +18,7 @@ model = dict(
         mask_ratio=0.8,
         mask_type='random',  # or 'space_time' (Table 12b)
         attn_backend='sdpa'),
-    fusion=dict(type='JointFusion', embed_dim=768, depth=2, num_heads=12),
+    fusion=dict(type='JointFusion', depth=2, num_heads=12),  # embed_dim: the encoders'
     audio_decoder=dict(type='MaskedDecoder', embed_dim=512, depth=8, num_heads=16),
     video_decoder=dict(type='MaskedDecoder', embed_dim=512, depth=8, num_heads=16),
     target=dict(type='RawTargets', norm_per_patch=False),

@@ -6,7 +6,6 @@ model = dict(
     fusion=dict(
         _delete_=True,  # another component: do not inherit JointFusion's keys
         type='MBTFusion',
-        embed_dim=768,
         depth=4,
         num_heads=12,
         num_bottlenecks=4))

@@ -33,6 +33,7 @@ from mavil.registry import MODELS, build_component
 from mavil.structures import AVDataSample
 from ..pretrained import LoadReport, adapt_checkpoint_state
 from ..layers import FinetuneMasking
+from ..necks import build_fusion
 from .mavil import mean_pool
 
 ComponentCfg = Union[dict, nn.Module]
@@ -111,8 +112,7 @@ class AVClassifier(BaseModel):
         self.video_encoder = build_component(MODELS, video_encoder) if video_encoder else None
         if fusion is not None and len(modalities) != 2:
             raise ValueError('fusion needs both modalities; set fusion=None')
-        self.av_fusion = build_component(MODELS, fusion) if fusion is not None else None
-        self._check_dims()
+        self.av_fusion = build_fusion(fusion, self.encoders) if fusion is not None else None
         self.head = self._build_head(head)
         self.loss_module = build_component(MODELS, loss)
         if getattr(self.loss_module, 'score_activation', None) not in ('sigmoid', 'softmax'):
@@ -135,14 +135,6 @@ class AVClassifier(BaseModel):
     @property
     def num_classes(self) -> int:
         return self.head.num_classes
-
-    def _check_dims(self) -> None:
-        if self.av_fusion is None:
-            return
-        dims = {f'{m}_encoder': enc.embed_dim for m, enc in self.encoders.items()}
-        dims['fusion'] = self.av_fusion.embed_dim
-        if len(set(dims.values())) != 1:
-            raise ValueError(f'A+V fusion needs one embedding size, got {dims}')
 
     def _build_head(self, cfg: ComponentCfg) -> nn.Module:
         in_dim = sum(enc.embed_dim for enc in self.encoders.values())

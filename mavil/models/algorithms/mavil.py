@@ -15,6 +15,7 @@ from torch import nn
 
 from mavil.registry import MODELS, build_component
 from mavil.structures import AVDataSample
+from ..necks import build_fusion
 
 ComponentCfg = Union[dict, nn.Module]
 
@@ -32,7 +33,8 @@ class MAViL(BaseModel):
         audio_encoder, video_encoder: masked ViT encoders (``AudioViT`` / ``VideoViT``).
         audio_decoder, video_decoder: ``MaskedDecoder`` configs; ``in_dim``, ``grid_size`` and
             ``out_dim`` are derived from the encoder and the target generator.
-        fusion: fusion neck (``JointFusion`` / ``MBTFusion``) or None (uni-modal MAEs).
+        fusion: fusion neck (``JointFusion`` / ``MBTFusion``) or None (uni-modal MAEs); its
+            ``embed_dim`` is derived from the encoders.
         target: target generator (``RawTargets`` in stage 1, ``TeacherTargets`` in stage 2).
         rec_loss: masked reconstruction loss, applied per modality.
         inter_loss: inter-modal InfoNCE (tau 0.1, alpha 0.1) or None.
@@ -59,7 +61,8 @@ class MAViL(BaseModel):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.audio_encoder = build_component(MODELS, audio_encoder)
         self.video_encoder = build_component(MODELS, video_encoder)
-        self.fusion = build_component(MODELS, fusion) if fusion is not None else None
+        self._check_contrast_dims(inter_loss)
+        self.fusion = build_fusion(fusion, self.encoders) if fusion is not None else None
         self.target = build_component(MODELS, target)
         if hasattr(self.target, 'check_compatible'):  # e.g. teacher vs student token grids
             self.target.check_compatible(self.encoders)
@@ -68,7 +71,6 @@ class MAViL(BaseModel):
         self.rec_loss = build_component(MODELS, rec_loss)
         self.inter_loss = build_component(MODELS, inter_loss) if inter_loss else None
         self.intra_loss = build_component(MODELS, intra_loss) if intra_loss else None
-        self._check_fusion_dims()
 
     # ----------------------------------------------------------------------------- build
     @property
@@ -90,20 +92,11 @@ class MAViL(BaseModel):
                              f'{modality} encoder has token grid {encoder.grid_size}')
         return decoder
 
-    def _check_fusion_dims(self) -> None:
-        if self.inter_loss is not None and (self.audio_encoder.embed_dim
-                                            != self.video_encoder.embed_dim):
+    def _check_contrast_dims(self, inter_loss: Optional[ComponentCfg]) -> None:
+        if inter_loss and self.audio_encoder.embed_dim != self.video_encoder.embed_dim:
             raise ValueError(f'inter-modal contrast compares audio and video embeddings '
                              f'directly; the encoders output {self.audio_encoder.embed_dim}-d '
                              f'and {self.video_encoder.embed_dim}-d tokens')
-        if self.fusion is None:
-            return
-        dims = {'audio_encoder': self.audio_encoder.embed_dim,
-                'video_encoder': self.video_encoder.embed_dim,
-                'fusion': self.fusion.embed_dim}
-        if len(set(dims.values())) != 1:
-            raise ValueError(f'fusion needs one embedding size across encoders and fusion, '
-                             f'got {dims}')
 
     # ---------------------------------------------------------------------------- forward
     def fuse(self, audio: torch.Tensor,

@@ -30,9 +30,9 @@ from torch import nn
 
 from mavil.checkpoint_io import load_checkpoint_file, model_state_dict
 from mavil.registry import MODELS, build_component
+from ..necks import build_fusion
 
 TARGET_TYPES = ('M-Fusion', 'M-Uni', 'A/V-MAE')
-TEACHER_PARTS = ('audio_encoder', 'video_encoder', 'fusion')
 _REPO_ROOT = Path(__file__).resolve().parents[3]
 _MAX_LISTED = 20
 
@@ -209,12 +209,12 @@ class TeacherTargets(nn.Module):
             '--cfg-options model.target.teacher_ckpt=PATH.')
 
     def _build_teacher(self, model_cfg: dict) -> FrozenTeacher:
+        encoders = {m: build_component(MODELS, model_cfg[f'{m}_encoder'])
+                    for m in ('audio', 'video')}
         fusion = None
         if self.target_type == 'M-Fusion':  # the cheapest correct path: no unused modules
-            fusion = build_component(MODELS, model_cfg['fusion'])
-        return FrozenTeacher(
-            build_component(MODELS, model_cfg['audio_encoder']),
-            build_component(MODELS, model_cfg['video_encoder']), fusion)
+            fusion = build_fusion(model_cfg['fusion'], encoders)
+        return FrozenTeacher(encoders['audio'], encoders['video'], fusion)
 
     def _load_weights(self, teacher: FrozenTeacher) -> str:
         """Strictly load the teacher's part of the checkpoint; returns the weights' hash."""

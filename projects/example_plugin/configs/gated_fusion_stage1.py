@@ -11,7 +11,6 @@ model = dict(
     fusion=dict(
         _delete_=True,  # another component: do not inherit JointFusion's keys
         type='GatedCrossFusion',
-        embed_dim=768,
         depth=2,
         num_heads=12))
 # No weight decay on the scalar gates (like the other 1-D parameters).

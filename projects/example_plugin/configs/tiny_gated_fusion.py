@@ -7,7 +7,7 @@ tiny_arch = dict(_delete_=True, embed_dim=64, depth=2, num_heads=4)
 model = dict(
     audio_encoder=dict(arch=tiny_arch, input_size=(64, 32), patch_size=(8, 8)),
     video_encoder=dict(arch=tiny_arch, input_size=(4, 32, 32), patch_size=(2, 8, 8)),
-    fusion=dict(embed_dim=64, depth=1, num_heads=4),
+    fusion=dict(depth=1, num_heads=4),
     audio_decoder=dict(embed_dim=32, depth=1, num_heads=4),
     video_decoder=dict(embed_dim=32, depth=1, num_heads=4),
 )

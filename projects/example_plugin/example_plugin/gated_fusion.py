@@ -78,7 +78,7 @@ class GatedCrossFusion(BaseModule):
     """Fusion neck g_av. audio [B, La, D], video [B, Lv, D] -> same shapes (token order kept).
 
     Args:
-        embed_dim: token width D; must equal both encoders' width.
+        embed_dim: token width D; ``MAViL`` sets it to the encoders' width.
         depth: number of layers; each has one block per modality.
         num_heads: attention heads.
         gate_init: initial gate value; 0 makes the neck the identity at initialisation.
