@@ -90,3 +90,65 @@ def load_weights(model: nn.Module, checkpoint: str, *, unsafe_load: bool = False
 def _few(keys: list[str], limit: int = 8) -> str:
     more = len(keys) - limit
     return ', '.join(keys[:limit]) + (f', ... ({more} more)' if more > 0 else '')
+
+
+# ------------------------------------------------------------------------ classification
+def class_names(cfg: Config, num_classes: int) -> list[str]:
+    """Class names of a fine-tuning config: a dataset's ``classes``, its ``label_file``, or
+    the names in its ``.csv`` / ``.jsonl`` annotation file (test, val, then train dataset);
+    ``class_<i>`` when none is readable here or the count differs from the head's."""
+    from mmengine.logging import print_log
+
+    from mavil.datasets.annotations import load_annotations, read_label_file
+    for split in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
+        dataset = (cfg.get(split) or {}).get('dataset') or {}
+        while 'dataset' in dataset or 'datasets' in dataset:  # wrappers
+            dataset = dataset.get('dataset') or dataset['datasets'][0]
+        names = None
+        try:
+            if dataset.get('classes'):
+                names = list(dataset['classes'])
+            elif dataset.get('label_file') and osp.isfile(dataset['label_file']):
+                names = list(read_label_file(dataset['label_file']).classes)
+            elif (dataset.get('ann_format', 'csv') in ('csv', 'jsonl')
+                  and dataset.get('ann_file') and osp.isfile(dataset['ann_file'])):
+                names = list(load_annotations(dataset['ann_file'],
+                                              ann_format=dataset.get('ann_format', 'csv'))[1]
+                             .classes)
+        except (OSError, ValueError) as err:
+            print_log(f'class names from {split}: {err}', logger='current')
+        if names is not None and len(names) == num_classes:
+            return names
+    return [f'class_{i}' for i in range(num_classes)]
+
+
+@torch.no_grad()
+def inference_classifier(model: nn.Module, path: str, *, topk: int = 5,
+                         classes: Optional[list[str]] = None) -> dict:
+    """Classify one file with a fine-tuned ``AVClassifier`` (from :func:`init_model`).
+
+    The file goes through the config's test pipeline (multi-clip where it says so; the clips'
+    scores are averaged by the model). Sigmoid scores for multi-label heads (AudioSet), softmax
+    for single-label ones.
+
+    Returns:
+        ``dict(file, scores [C] numpy, pred_labels [topk] names, pred_indices, pred_scores)``.
+    """
+    from .pipeline import ClipLoader
+
+    if not hasattr(model, 'head') or not hasattr(model, 'modalities'):
+        raise TypeError(f'{type(model).__name__} is not a classifier (AVClassifier); use a '
+                        f'fine-tuning config and checkpoint')
+    names = classes or getattr(model, 'class_names', None) or class_names(
+        model.cfg, model.num_classes)
+    sample = ClipLoader(model.cfg, model.modalities)(path, model.modalities)
+    data = {'inputs': {m: [x] for m, x in sample['inputs'].items()},
+            'data_samples': [sample['data_samples']]}
+    data = model.data_preprocessor(data, False)
+    result = model.predict(data['inputs'], data['data_samples'])[0]
+    scores = result.pred_score.float().cpu()
+    top = scores.topk(min(topk, scores.numel()))
+    return dict(file=str(path), scores=scores.numpy(),
+                pred_indices=top.indices.tolist(),
+                pred_labels=[names[i] for i in top.indices.tolist()],
+                pred_scores=top.values.tolist())

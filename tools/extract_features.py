@@ -1,0 +1,77 @@
+#!/usr/bin/env python
+"""Embed video files with a trained model: one mean-pooled embedding per clip and modality.
+
+Example:
+    python tools/extract_features.py configs/demo/stage1.py \\
+        work_dirs/demo/stage1/iter_300.pth data/demo/clips --out feats.npz
+
+SOURCES: files, folders (their media files), annotation files (.csv/.jsonl) or .txt lists.
+Each file goes through the config's test pipeline. Audio-only files give an audio embedding
+only, video-only files a video embedding only; unusable files are listed with their reason
+(and written to OUT.failed.csv). The .npz holds `files`, `audio` / `video` [N, D] (NaN rows
+where a file lacks the stream), `audio_present` / `video_present`, and with --tokens the
+token grids; read it with numpy.load (nothing pickled) or mavil.apis.Features.load.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
+
+from mmengine.config import DictAction  # noqa: E402
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0], epilog=__doc__.split('\n', 2)[2],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config', help='config the model was trained with')
+    parser.add_argument('checkpoint', help='.pth (loaded weights-only) or .safetensors')
+    parser.add_argument('sources', nargs='+', help='files, folders, annotation files')
+    parser.add_argument('--out', default='features.npz', help='output .npz')
+    parser.add_argument('--per-file', metavar='DIR', help='also write DIR/<stem>.<modality>.npy')
+    parser.add_argument('--modalities', nargs='+', default=['audio', 'video'],
+                        choices=['audio', 'video'])
+    parser.add_argument('--tokens', action='store_true', help='also store the token grids')
+    parser.add_argument('--data-prefix', help='folder annotation-file names are relative to '
+                        '(default: the annotation file\'s folder)')
+    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--workers', type=int, default=2, help='decoding processes')
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--unsafe-load', action='store_true',
+                        help='allow full unpickling of a trusted .pth checkpoint')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='config overrides')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    from mavil.apis import extract_features, init_model, resolve_sources
+    from mavil.apis.features import write_failed_csv
+
+    args = parse_args(argv)
+    model = init_model(args.config, args.checkpoint, args.device, cfg_options=args.cfg_options,
+                       unsafe_load=args.unsafe_load)
+    files = [f for src in args.sources for f in resolve_sources(src, args.data_prefix)]
+    feats = extract_features(model, files, modalities=args.modalities,
+                             batch_size=args.batch_size, num_workers=args.workers,
+                             with_tokens=args.tokens, progress=True)
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    feats.save(args.out)
+    counts = ', '.join(f'{m} {int(p.sum())}' for m, p in feats.present.items())
+    print(f'{len(feats.files)} of {len(files)} files embedded ({counts}) -> {args.out}')
+    if args.per_file:
+        written = feats.save_per_file(args.per_file)
+        print(f'{len(written)} .npy files in {args.per_file}')
+    if feats.failed:
+        failed_csv = osp.splitext(args.out)[0] + '.failed.csv'
+        write_failed_csv(feats.failed, failed_csv)
+        print(f'{len(feats.failed)} files unusable (listed in {failed_csv}):')
+        for name, reason in feats.failed[:20]:
+            print(f'  {name}: {reason}')
+    return feats
+
+
+if __name__ == '__main__':
+    main()
