@@ -17,8 +17,8 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 
 from mavil.registry import TRANSFORMS
+from mavil.structures import MODALITIES
 
-MODALITIES = ('audio', 'video')
 _MODALITY_MODULES = {'mavil.datasets.transforms.audio': 'audio',
                      'mavil.datasets.transforms.video': 'video'}
 _STREAM_AWARE = ('LoadAudioVideo', 'PackAVInputs')

@@ -6,10 +6,9 @@ from mmengine.dataset import Compose
 from torch.utils.data import Dataset
 
 from mavil.registry import DATASETS, TRANSFORMS
+from mavil.structures import SKIPPED_KEY
 from .annotations import LabelMap, load_annotations, read_label_file
 from .readers import MediaError
-
-SKIPPED_KEY = 'skipped'
 
 
 def skipped_sample(index: int, filename: str, reason: str) -> dict:

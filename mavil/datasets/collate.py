@@ -2,7 +2,7 @@
 from mmengine.dataset import pseudo_collate
 
 from mavil.registry import FUNCTIONS
-from .av_dataset import SKIPPED_KEY
+from mavil.structures import SKIPPED_KEY
 
 
 @FUNCTIONS.register_module()

@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mavil.structures import SKIPPED_KEY
+
 
 # ----------------------------------------------------------------------- pure functions
 def a2v_recall(audio: torch.Tensor, video: torch.Tensor,
@@ -105,9 +107,9 @@ def load_eval_split(dataset, *, desc: str = 'decode', progress: bool = True,
     audio, video, labels, names = [], [], [], []
     for item in tqdm(loader, total=len(dataset), desc=desc, unit='clip', disable=not progress,
                      dynamic_ncols=True):
-        if 'skipped' in item:
-            raise RuntimeError(f'unreadable demo clip {item["skipped"]["filename"]}: '
-                               f'{item["skipped"]["reason"]}')
+        if SKIPPED_KEY in item:
+            raise RuntimeError(f'unreadable demo clip {item[SKIPPED_KEY]["filename"]}: '
+                               f'{item[SKIPPED_KEY]["reason"]}')
         sample = item['data_samples']
         if sample.labels.numel() != 1:
             raise ValueError(f'{sample.filename}: expected one label, got {sample.labels}')

@@ -4,6 +4,7 @@ from typing import Optional
 from mmengine.hooks import Hook
 
 from mavil.registry import HOOKS
+from mavil.structures import SKIPPED_KEY
 
 
 @HOOKS.register_module()
@@ -26,9 +27,9 @@ class SkippedSampleHook(Hook):
         self.skipped = {'train': 0, 'val': 0, 'test': 0}
 
     def _count(self, runner, data_batch: Optional[dict], mode: str) -> None:
-        if not isinstance(data_batch, dict) or 'skipped' not in data_batch:
+        if not isinstance(data_batch, dict) or SKIPPED_KEY not in data_batch:
             return
-        skipped = data_batch['skipped']
+        skipped = data_batch[SKIPPED_KEY]
         self.seen[mode] += len(data_batch.get('data_samples') or []) + len(skipped)
         self.skipped[mode] += len(skipped)
         for item in skipped:

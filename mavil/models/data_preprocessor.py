@@ -5,6 +5,7 @@ import torch
 from mmengine.model import BaseDataPreprocessor
 
 from mavil.registry import MODELS
+from mavil.structures import SKIPPED_KEY
 
 IMAGENET_RGB_MEAN = (123.675, 116.28, 103.53)
 IMAGENET_RGB_STD = (58.395, 57.12, 57.375)
@@ -31,8 +32,8 @@ class AVDataPreprocessor(BaseDataPreprocessor):
 
     def forward(self, data: dict, training: bool = False) -> dict:
         inputs = data['inputs']
-        if not inputs and data.get('skipped'):
-            files = [item['filename'] for item in data['skipped']]
+        if not inputs and data.get(SKIPPED_KEY):
+            files = [item['filename'] for item in data[SKIPPED_KEY]]
             raise RuntimeError(f'every sample of this batch was unreadable: {files}')
         missing = [m for m in self.modalities if m not in inputs]
         if missing:

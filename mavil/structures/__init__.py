@@ -1,3 +1,3 @@
-from .av_data_sample import MODALITIES, AVDataSample
+from .av_data_sample import MODALITIES, SKIPPED_KEY, AVDataSample
 
-__all__ = ['MODALITIES', 'AVDataSample']
+__all__ = ['MODALITIES', 'SKIPPED_KEY', 'AVDataSample']

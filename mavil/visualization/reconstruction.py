@@ -24,10 +24,9 @@ from torch import nn
 from mavil.models.layers import patchify, sample_mask, unpatchify
 from mavil.models.layers.masking import MaskInfo
 from mavil.models.targets import RawTargets
-from mavil.structures import AVDataSample
+from mavil.structures import MODALITIES, AVDataSample
 
 Denorm = Literal['visible', 'oracle', 'none']
-MODALITIES = ('audio', 'video')
 ROW_NAMES = ('original', 'masked input', 'reconstruction\n+ visible')
 
 

@@ -1,4 +1,7 @@
 """Spatial video transforms on uint8 [C, T, H, W] (and [N, C, T, H, W]) clips."""
+import math
+import random
+
 import pytest
 import torch
 
@@ -22,21 +25,66 @@ def test_random_resized_crop_sizes(h, w):
         assert ch * cw <= h * w
 
 
-def test_random_resized_crop_scale_range():
+def crop_boxes(transform, height: int, width: int, n: int) -> torch.Tensor:
+    """[n, 4] (top, left, h, w) drawn by ``transform`` on a 1-frame gray clip."""
+    video = torch.zeros(1, 1, height, width, dtype=torch.uint8)
+    return torch.tensor([transform(dict(video=video))['crop_box'] for _ in range(n)])
+
+
+def reference_crop_box(height, width, scale, ratio, rng: random.Random):
+    """RandomResizedCrop's geometry written out (Inception-style crop): area fraction uniform
+    in ``scale``, aspect ratio log-uniform in ``ratio``, 10 tries, then a centred crop."""
+    for _ in range(10):
+        target = height * width * rng.uniform(*scale)
+        aspect = math.exp(rng.uniform(math.log(ratio[0]), math.log(ratio[1])))
+        w, h = round(math.sqrt(target * aspect)), round(math.sqrt(target / aspect))
+        if 0 < w <= width and 0 < h <= height:
+            return rng.randint(0, height - h), rng.randint(0, width - w), h, w
+    w, h = width, height
+    if width / height < ratio[0]:
+        h = round(width / ratio[0])
+    elif width / height > ratio[1]:
+        w = round(height * ratio[1])
+    return (height - h) // 2, (width - w) // 2, h, w
+
+
+@pytest.mark.parametrize('height,width', [(80, 80), (30, 130)])
+def test_random_resized_crop_statistics_match_the_reference(height, width):
+    """torchvision's get_params (used by the transform) and the written-out geometry draw
+    crops with the same statistics: area fraction, log aspect ratio, position, fallbacks."""
     torch.manual_seed(0)
-    transform = VideoRandomResizedCrop(size=32, scale=(0.2, 1.0))
-    areas = []
-    for _ in range(300):
-        _, _, ch, cw = transform.crop_box(400, 400)
-        areas.append(ch * cw / 400 ** 2)
-    assert min(areas) >= 0.19 and max(areas) <= 1.0
-    assert min(areas) < 0.3 and max(areas) > 0.8  # multi-scale
+    scale, ratio, n = (0.2, 1.0), (3 / 4, 4 / 3), 1500
+    ours = crop_boxes(VideoRandomResizedCrop(size=8, scale=scale, ratio=ratio),
+                      height, width, n).double()
+    rng = random.Random(0)
+    ref = torch.tensor([reference_crop_box(height, width, scale, ratio, rng)
+                        for _ in range(n)]).double()
+    for boxes in (ours, ref):
+        assert (boxes[:, 0] + boxes[:, 2] <= height).all()
+        assert (boxes[:, 1] + boxes[:, 3] <= width).all()
+
+    def stats(boxes):
+        top, left, h, w = boxes.unbind(1)
+        return {'area': h * w / (height * width), 'log_aspect': (w / h).log(),
+                'top': top / height, 'left': left / width}
+
+    for name, a in stats(ours).items():
+        b = stats(ref)[name]
+        tol = 4 * math.sqrt((a.var() + b.var()) / n)  # 4 standard errors of the difference
+        assert abs(a.mean() - b.mean()) < tol, (name, a.mean(), b.mean())
+        assert abs(a.std() - b.std()) < 0.1 * b.std() + 1e-9, (name, a.std(), b.std())
+    area = stats(ours)['area']
+    assert area.min() >= scale[0] - 0.02 and area.max() <= 1.0
+    if height == width:
+        assert area.min() < 0.3 and area.max() > 0.8  # multi-scale
 
 
 def test_random_resized_crop_fallback_on_extreme_aspect():
     # 10 x 1000 frame: no draw fits; falls back to a centred crop with ratio 4/3
-    top, left, h, w = VideoRandomResizedCrop(size=8).crop_box(10, 1000)
+    top, left, h, w = crop_boxes(VideoRandomResizedCrop(size=8), 10, 1000, 1)[0].tolist()
     assert (h, w) == (10, 13) and left == (1000 - 13) // 2
+    assert (h, w) == reference_crop_box(10, 1000, (0.08, 1.0), (3 / 4, 4 / 3),
+                                        random.Random(0))[2:]
 
 
 def test_random_resized_crop_same_geometry_for_all_frames():

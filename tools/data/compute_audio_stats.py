@@ -32,6 +32,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
 from _common import parallel_map  # noqa: E402
+from mavil.structures import SKIPPED_KEY  # noqa: E402
 
 AUGMENTATIONS = ('AudioRandomRoll', 'AudioAddNoise', 'SpecAugment')
 DROPPED = AUGMENTATIONS + ('AudioNormalize', )
@@ -83,8 +84,8 @@ def _build_dataset(dataset_cfg: dict, scope: str, reuse: bool = False):
 def clip_stats(index: int) -> Tuple:
     """(count, mean, M2) of one clip's fbank values, or ('skipped', filename, reason)."""
     results = _DATASET[index]
-    if 'skipped' in results:
-        return 'skipped', results['skipped']['filename'], results['skipped']['reason']
+    if SKIPPED_KEY in results:
+        return 'skipped', results[SKIPPED_KEY]['filename'], results[SKIPPED_KEY]['reason']
     fbank = results['audio'].double()  # [1, T, F]
     mean = fbank.mean().item()
     return fbank.numel(), mean, (fbank - mean).pow(2).sum().item()

@@ -5,12 +5,12 @@ Layout: ``results['video']`` is uint8 ``[C, T, H, W]`` for one clip, or
 on the last two dims, apply the same geometry to every frame and clip, keep the dtype
 (uint8 stays uint8, 0-255) and never assume 3 channels or a square frame.
 """
-import math
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torchvision.transforms import RandomResizedCrop
 
 from mavil.registry import TRANSFORMS
 from .base import BaseTransform
@@ -99,9 +99,10 @@ def resize_video(video: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
 class VideoRandomResizedCrop(BaseTransform):
     """Multi-scale random crop resized to ``size`` (training; App. B.1).
 
-    The crop covers a fraction in ``scale`` of the frame area with aspect ratio
-    (width / height) log-uniform in ``ratio``; after 10 failed draws it falls back to the
-    largest centred crop whose ratio is within ``ratio``.
+    The crop is torchvision's ``RandomResizedCrop.get_params``: a fraction in ``scale`` of
+    the frame area with aspect ratio (width / height) log-uniform in ``ratio``; after 10
+    failed draws, the largest centred crop whose ratio is within ``ratio``. One crop for all
+    frames of the clip.
 
     Args:
         size: output ``(h, w)`` or one int for a square.
@@ -119,32 +120,9 @@ class VideoRandomResizedCrop(BaseTransform):
         self.ratio = tuple(ratio)
         self.key = key
 
-    def crop_box(self, height: int, width: int) -> Tuple[int, int, int, int]:
-        """Draw ``(top, left, h, w)`` for a ``height x width`` frame."""
-        area = height * width
-        log_lo, log_hi = math.log(self.ratio[0]), math.log(self.ratio[1])
-        for _ in range(10):
-            u = torch.rand(2, dtype=torch.float64).tolist()
-            target = area * (self.scale[0] + u[0] * (self.scale[1] - self.scale[0]))
-            aspect = math.exp(log_lo + u[1] * (log_hi - log_lo))
-            w = round(math.sqrt(target * aspect))
-            h = round(math.sqrt(target / aspect))
-            if 0 < w <= width and 0 < h <= height:
-                top = int(torch.randint(0, height - h + 1, ()).item())
-                left = int(torch.randint(0, width - w + 1, ()).item())
-                return top, left, h, w
-        in_ratio = width / height
-        if in_ratio < self.ratio[0]:
-            w, h = width, round(width / self.ratio[0])
-        elif in_ratio > self.ratio[1]:
-            h, w = height, round(height * self.ratio[1])
-        else:
-            h, w = height, width
-        return (height - h) // 2, (width - w) // 2, h, w
-
     def transform(self, results: dict) -> dict:
-        video = self.require(results, self.key)
-        top, left, h, w = self.crop_box(*video.shape[-2:])
+        video = self.require(results, self.key)  # [..., T, H, W]: only H, W are read
+        top, left, h, w = RandomResizedCrop.get_params(video, list(self.scale), list(self.ratio))
         results[self.key] = resize_video(video[..., top:top + h, left:left + w], self.size)
         results['crop_box'] = (top, left, h, w)
         return results

@@ -1,6 +1,4 @@
+from .cls_head import ClsHead
 from .masked_decoder import MaskedDecoder
 
-__all__ = ['MaskedDecoder']
-from .cls_head import ClsHead  # noqa: E402
-
-__all__ += ['ClsHead']
+__all__ = ['MaskedDecoder', 'ClsHead']
