@@ -4,7 +4,7 @@ from typing import Sequence
 
 import torch
 
-from .patch_embed import grid_shape
+from .patches import grid_shape
 
 
 def patchify(x: torch.Tensor, patch_size: Sequence[int]) -> torch.Tensor:
