@@ -38,6 +38,9 @@ import time
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 GIB = 2**30
+# activation checkpointing in every Transformer stack of the model
+WITH_CP = [f'model.{c}.with_cp=True' for c in ('audio_encoder', 'video_encoder', 'fusion',
+                                               'audio_decoder', 'video_decoder')]
 
 
 def parse_args(argv=None) -> argparse.Namespace:

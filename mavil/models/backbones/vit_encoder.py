@@ -12,7 +12,7 @@ from torch import nn
 
 from mavil.registry import MODELS
 from ..layers import (MASKING_TYPES, MaskInfo, PatchEmbed, check_mask_ratio, gather_tokens,
-                      init_mae_weights, make_blocks, sample_mask, sincos_pos_embed)
+                      init_mae_weights, make_blocks, run_blocks, sample_mask, sincos_pos_embed)
 from ..layers.attention import AttentionBackend
 
 # name -> (embed_dim, depth, num_heads)
@@ -46,6 +46,7 @@ class MaskedViTEncoder(BaseModule):
         in_channels: input channels (1 for fbank, 3 for RGB).
         mask_ratio: fraction of tokens removed in training views, in (0, 1).
         mask_type: one of ``allowed_mask_types``.
+        with_cp: activation checkpointing per block (less memory, ~1 more forward).
     """
     allowed_mask_types: tuple[str, ...] = ('random', )
 
@@ -60,9 +61,11 @@ class MaskedViTEncoder(BaseModule):
                  mlp_ratio: float = 4.0,
                  drop_path_rate: float = 0.0,
                  attn_backend: AttentionBackend = 'sdpa',
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         cfg = resolve_arch(arch)
+        self.with_cp = with_cp
         self.embed_dim = cfg['embed_dim']
         self.patch_embed = PatchEmbed(input_size, patch_size, in_channels, self.embed_dim)
         self.grid_size = self.patch_embed.grid_size
@@ -103,8 +106,7 @@ class MaskedViTEncoder(BaseModule):
             tokens = gather_tokens(tokens, mask.ids_keep)
         cls = (self.cls_token + self.pos_embed[:, :1]).expand(tokens.shape[0], -1, -1)
         x = torch.cat([cls, tokens], dim=1)
-        for block in self.blocks:
-            x = block(x)
+        x = run_blocks(self.blocks, x, self.with_cp)
         return self.norm(x)
 
     def forward(self, x: torch.Tensor,

@@ -7,7 +7,8 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from mavil.registry import MODELS
-from ..layers import MaskInfo, gather_tokens, init_mae_weights, make_blocks, sincos_pos_embed
+from ..layers import (MaskInfo, gather_tokens, init_mae_weights, make_blocks, run_blocks,
+                      sincos_pos_embed)
 from ..layers.attention import AttentionBackend
 
 
@@ -17,6 +18,7 @@ class MaskedDecoder(BaseModule):
 
     ``grid_size`` and ``out_dim`` are normally filled in by the algorithm from the encoder's
     token grid and the target generator, so configs only describe the architecture.
+    ``with_cp`` checkpoints each block's activations (less memory, ~1 more forward).
     """
 
     def __init__(self,
@@ -29,8 +31,10 @@ class MaskedDecoder(BaseModule):
                  out_dim: int,
                  mlp_ratio: float = 4.0,
                  attn_backend: AttentionBackend = 'sdpa',
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.with_cp = with_cp
         self.in_dim = in_dim
         self.grid_size = tuple(grid_size)
         self.embed = nn.Linear(in_dim, embed_dim)
@@ -51,6 +55,5 @@ class MaskedDecoder(BaseModule):
         fill = self.mask_token.expand(B, N - visible.shape[1], -1)
         tokens = gather_tokens(torch.cat([visible, fill], dim=1), mask.ids_restore)  # [B, N, E]
         x = torch.cat([cls, tokens], dim=1) + self.pos_embed
-        for block in self.blocks:
-            x = block(x)
+        x = run_blocks(self.blocks, x, self.with_cp)
         return self.head(self.norm(x))[:, 1:]  # [B, N, out_dim]

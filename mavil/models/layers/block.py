@@ -1,7 +1,10 @@
-"""Pre-norm Transformer block (ViT / MAE style)."""
+"""Pre-norm Transformer block (ViT / MAE style) and activation checkpointing of blocks."""
+from typing import Callable
+
 import torch
 from timm.layers import DropPath, Mlp
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from .attention import Attention, AttentionBackend
 
@@ -36,3 +39,23 @@ def make_blocks(depth: int, dim: int, num_heads: int, *, drop_path_rate: float =
     rates = torch.linspace(0, drop_path_rate, depth).tolist() if depth > 0 else []
     return nn.ModuleList(
         Block(dim, num_heads, drop_path=rate, **block_kwargs) for rate in rates)
+
+
+def call_block(block: Callable[..., torch.Tensor], *inputs: torch.Tensor,
+               with_cp: bool = False) -> torch.Tensor:
+    """``block(*inputs)``, with activation checkpointing when ``with_cp`` and autograd records.
+
+    Checkpointing keeps only the block's inputs for backward and recomputes its activations
+    then (non-reentrant ``torch.utils.checkpoint``, RNG state restored, so drop-path draws
+    the same paths): less memory for about one more forward of the block.
+    """
+    if with_cp and torch.is_grad_enabled():
+        return checkpoint(block, *inputs, use_reentrant=False)
+    return block(*inputs)
+
+
+def run_blocks(blocks: nn.ModuleList, x: torch.Tensor, with_cp: bool = False) -> torch.Tensor:
+    """Apply ``blocks`` in turn to ``x`` [B, L, D], each checkpointed with ``with_cp``."""
+    for block in blocks:
+        x = call_block(block, x, with_cp=with_cp)
+    return x

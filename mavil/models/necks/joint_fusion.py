@@ -6,7 +6,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from mavil.registry import MODELS
-from ..layers import init_mae_weights, make_blocks
+from ..layers import init_mae_weights, make_blocks, run_blocks
 from ..layers.attention import AttentionBackend
 
 
@@ -14,7 +14,8 @@ from ..layers.attention import AttentionBackend
 class JointFusion(BaseModule):
     """(a_mm || v_mm) = Transformer^L(a_um || v_um).
 
-    Shapes: audio [B, La, D], video [B, Lv, D] -> same shapes.
+    Shapes: audio [B, La, D], video [B, Lv, D] -> same shapes. ``with_cp`` checkpoints each
+    block's activations (less memory, ~1 more forward).
     """
 
     def __init__(self,
@@ -25,8 +26,10 @@ class JointFusion(BaseModule):
                  mlp_ratio: float = 4.0,
                  drop_path_rate: float = 0.0,
                  attn_backend: AttentionBackend = 'sdpa',
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.with_cp = with_cp
         if depth < 1:
             raise ValueError(f'JointFusion depth must be >= 1, got {depth} (use fusion=None '
                              'for the uni-modal baselines)')
@@ -39,7 +42,6 @@ class JointFusion(BaseModule):
     def forward(self, audio: torch.Tensor,
                 video: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = torch.cat([audio, video], dim=1)  # [B, La + Lv, D]
-        for block in self.blocks:
-            x = block(x)
+        x = run_blocks(self.blocks, x, self.with_cp)
         x = self.norm(x)
         return x[:, :audio.shape[1]], x[:, audio.shape[1]:]

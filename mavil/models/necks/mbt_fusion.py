@@ -10,7 +10,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from mavil.registry import MODELS
-from ..layers import init_mae_weights, make_blocks
+from ..layers import call_block, init_mae_weights, make_blocks
 from ..layers.attention import AttentionBackend
 
 
@@ -22,6 +22,7 @@ class MBTFusion(BaseModule):
         num_bottlenecks: learnable bottleneck tokens b^0 (4 in the paper).
         share_weights: one layer g^l for both modalities, as the paper's equations write it;
             False gives each modality its own layer (the original MBT).
+        with_cp: activation checkpointing per block (less memory, ~1 more forward).
     """
 
     def __init__(self,
@@ -34,8 +35,10 @@ class MBTFusion(BaseModule):
                  mlp_ratio: float = 4.0,
                  drop_path_rate: float = 0.0,
                  attn_backend: AttentionBackend = 'sdpa',
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.with_cp = with_cp
         if depth < 1 or num_bottlenecks < 1:
             raise ValueError(f'MBTFusion needs depth >= 1 and num_bottlenecks >= 1, got '
                              f'{depth} and {num_bottlenecks}')
@@ -57,8 +60,10 @@ class MBTFusion(BaseModule):
         La, Lv = audio.shape[1], video.shape[1]
         b = self.bottlenecks.expand(audio.shape[0], -1, -1)  # [B, nb, D]
         for audio_block, video_block in zip(self.audio_blocks, self.video_blocks):
-            a_out = audio_block(torch.cat([audio, b], dim=1))  # [B, La + nb, D]
-            v_out = video_block(torch.cat([video, b], dim=1))  # [B, Lv + nb, D]
+            a_out = call_block(audio_block, torch.cat([audio, b], dim=1),
+                               with_cp=self.with_cp)  # [B, La + nb, D]
+            v_out = call_block(video_block, torch.cat([video, b], dim=1),
+                               with_cp=self.with_cp)  # [B, Lv + nb, D]
             audio, video = a_out[:, :La], v_out[:, :Lv]
             b = (a_out[:, La:] + v_out[:, Lv:]) / 2
         return self.audio_norm(audio), self.video_norm(video)
