@@ -1,8 +1,7 @@
 """Datasets, media readers and transforms (registered in DATASETS / TRANSFORMS)."""
 from .annotations import (AnnotationFormat, LabelMap, annotation_format, load_annotations,
                           read_label_file)
-from .av_dataset import AVDataset
-from .collate import av_collate
+from .av_dataset import AVDataset, av_collate
 from .media_writer import write_av_clip
 from .readers import (ClipTooShortError, CorruptMediaError, MediaError, MediaNotFoundError,
                       MediaReader, MissingStreamError, media_reader, open_media, probe)

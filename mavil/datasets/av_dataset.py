@@ -1,11 +1,13 @@
-"""Annotation-file dataset of video files, with skip-and-count for unreadable clips."""
+"""Annotation-file dataset of video files, with skip-and-count for unreadable clips: a clip
+whose media is unusable becomes a marker, which ``av_collate`` sets aside and
+``SkippedSampleHook`` counts."""
 import os.path as osp
 from typing import Optional, Sequence, Union
 
-from mmengine.dataset import Compose
+from mmengine.dataset import Compose, pseudo_collate
 from torch.utils.data import Dataset
 
-from mavil.registry import DATASETS, TRANSFORMS
+from mavil.registry import DATASETS, FUNCTIONS, TRANSFORMS
 from mavil.structures import SKIPPED_KEY
 from .annotations import LabelMap, load_annotations, read_label_file
 from .readers import MediaError
@@ -77,3 +79,13 @@ class AVDataset(Dataset):
             return self.pipeline(info)
         except MediaError as err:
             return skipped_sample(index, info['filename'], err.problem)
+
+
+@FUNCTIONS.register_module()
+def av_collate(batch: list[dict]) -> dict:
+    """``pseudo_collate`` of the good samples, plus ``skipped``: the markers of the others."""
+    good = [s for s in batch if SKIPPED_KEY not in s]
+    skipped = [s[SKIPPED_KEY] for s in batch if SKIPPED_KEY in s]
+    collated = pseudo_collate(good) if good else dict(inputs={}, data_samples=[])
+    collated[SKIPPED_KEY] = skipped
+    return collated

@@ -3,8 +3,7 @@ from .attention import ATTENTION_BACKENDS, Attention, check_attention_backend, m
 from .block import Block, call_block, make_blocks, run_blocks
 from .masking import (MASKING_TYPES, FinetuneMasking, MaskInfo, check_mask_ratio, gather_tokens,
                       sample_mask, slot_drop_mask)
-from .patch_embed import PatchEmbed, grid_shape
-from .patchify import patchify, unpatchify
+from .patches import PatchEmbed, grid_shape, patchify, unpatchify
 from .pos_embed import sincos_pos_embed
 from .weight_init import init_mae_weights
 

@@ -1,4 +1,6 @@
-"""Patch embedding for 2D spectrograms ([B, C, T, F]) and 3D clips ([B, C, T, H, W])."""
+"""Patches of 2D spectrograms ([B, C, T, F]) and 3D clips ([B, C, T, H, W]): the token grid,
+the patch embedding, and (un)patchify for pixel targets, all in one row-major patch order."""
+from math import prod
 from typing import Sequence
 
 import torch
@@ -39,10 +41,32 @@ class PatchEmbed(nn.Module):
 
     @property
     def num_patches(self) -> int:
-        return int(torch.tensor(self.grid_size).prod())
+        return prod(self.grid_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if tuple(x.shape[1:]) != (self.in_channels, *self.input_size):
             raise ValueError(f'expected input [B, {self.in_channels}, '
                              f'{", ".join(map(str, self.input_size))}], got {list(x.shape)}')
         return self.proj(x).flatten(2).transpose(1, 2)  # [B, N, D]
+
+
+def patchify(x: torch.Tensor, patch_size: Sequence[int]) -> torch.Tensor:
+    """[B, C, *S] -> [B, N, prod(patch) * C]; values ordered (patch dims..., channel)."""
+    B, C, *spatial = x.shape
+    grid = grid_shape(spatial, patch_size)
+    n = len(patch_size)
+    # [B, C, g0, p0, g1, p1, ...] -> [B, g0, g1, ..., p0, p1, ..., C]
+    x = x.reshape(B, C, *[v for g, p in zip(grid, patch_size) for v in (g, p)])
+    perm = [0] + [2 + 2 * i for i in range(n)] + [3 + 2 * i for i in range(n)] + [1]
+    return x.permute(perm).reshape(B, prod(grid), prod(patch_size) * C)
+
+
+def unpatchify(patches: torch.Tensor, patch_size: Sequence[int], grid_size: Sequence[int],
+               channels: int) -> torch.Tensor:
+    """Inverse of :func:`patchify`: [B, N, prod(patch) * C] -> [B, C, *S]."""
+    B = patches.shape[0]
+    n = len(patch_size)
+    x = patches.reshape(B, *grid_size, *patch_size, channels)
+    perm = [0, 2 * n + 1] + [v for i in range(n) for v in (1 + i, 1 + n + i)]
+    x = x.permute(perm)
+    return x.reshape(B, channels, *[g * p for g, p in zip(grid_size, patch_size)])
