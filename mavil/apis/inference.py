@@ -38,18 +38,20 @@ def load_config(config: ConfigLike, cfg_options: Optional[dict] = None) -> Confi
     return cfg
 
 
-def init_model(config: ConfigLike, checkpoint: Optional[str] = None,
+def init_model(config: Optional[ConfigLike], checkpoint: Optional[str] = None,
                device: Union[str, torch.device] = 'cpu', *, cfg_options: Optional[dict] = None,
                unsafe_load: bool = False, strict: bool = True) -> nn.Module:
     """Build the config's model, load a checkpoint, move it to ``device``, eval mode.
 
     Args:
         config: any of our configs (``MAViL`` pre-training, ``AVClassifier``,
-            ``AVRetriever``), as a path, ``Config`` or dict.
+            ``AVRetriever``), as a path, ``Config`` or dict; None for a ``.safetensors``
+            checkpoint that stores its config (:func:`mavil.safetensors_io.export_safetensors`).
         checkpoint: a ``.pth`` checkpoint (loaded weights-only: tensors and plain data, nothing
             else is unpickled unless ``unsafe_load``) or a ``.safetensors`` file written by
-            :func:`mavil.models.utils.export_safetensors` (never unpickled). None: the
-            config's initial weights.
+            :func:`mavil.safetensors_io.export_safetensors` (never unpickled; when it holds only
+            some modules, e.g. the encoders, only those must match). None: the config's
+            initial weights.
         device: where the model goes.
         cfg_options: overrides merged into the config first.
         unsafe_load: allow full unpickling of a ``.pth`` file you trust.
@@ -58,6 +60,11 @@ def init_model(config: ConfigLike, checkpoint: Optional[str] = None,
     Returns:
         The model in eval mode; ``model.cfg`` is the config it was built from.
     """
+    if config is None:
+        if not (checkpoint or '').endswith('.safetensors'):
+            raise ValueError('config=None needs a .safetensors checkpoint that stores its config')
+        from mavil.safetensors_io import config_from_safetensors
+        config = config_from_safetensors(checkpoint)
     cfg = load_config(config, cfg_options)
     model = build_component(MODELS, cfg.model)
     if checkpoint is not None:
@@ -69,17 +76,20 @@ def init_model(config: ConfigLike, checkpoint: Optional[str] = None,
 def load_weights(model: nn.Module, checkpoint: str, *, unsafe_load: bool = False,
                  strict: bool = True) -> None:
     """Load ``.pth`` (weights-only) or ``.safetensors`` weights into ``model`` in place."""
+    parts = None
     if checkpoint.endswith('.safetensors'):
-        from mavil.safetensors_io import load_safetensors
+        from mavil.safetensors_io import load_safetensors, stored_parts
         state = load_safetensors(checkpoint)
+        parts = stored_parts(checkpoint)
     else:
         from mavil.checkpoint_io import load_checkpoint_file, model_state_dict
         state = model_state_dict(load_checkpoint_file(checkpoint, trusted=unsafe_load))
     state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
     result = model.load_state_dict(state, strict=False)
+    missing = [k for k in result.missing_keys if parts is None or k.split('.', 1)[0] in parts]
     problems = []
-    if result.missing_keys:
-        problems.append(f'missing in the checkpoint: {_few(result.missing_keys)}')
+    if missing:
+        problems.append(f'missing in the checkpoint: {_few(missing)}')
     if result.unexpected_keys:
         problems.append(f'not in the model: {_few(result.unexpected_keys)}')
     if strict and problems:

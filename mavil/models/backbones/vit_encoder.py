@@ -47,6 +47,10 @@ class MaskedViTEncoder(BaseModule):
         mask_ratio: fraction of tokens removed in training views, in (0, 1).
         mask_type: one of ``allowed_mask_types``.
         with_cp: activation checkpointing per block (less memory, ~1 more forward).
+        pos_layout: the fixed position table: 'mae' (default, see
+            :mod:`mavil.models.layers.pos_embed`), or the table imported weights were trained
+            with: 'audiomae' (AudioMAE's 2D table), 'concat_t' (video, MAViL's released
+            checkpoints). Set by ``tools/convert_weights.py``.
     """
     allowed_mask_types: tuple[str, ...] = ('random', )
 
@@ -62,6 +66,7 @@ class MaskedViTEncoder(BaseModule):
                  drop_path_rate: float = 0.0,
                  attn_backend: AttentionBackend = 'sdpa',
                  with_cp: bool = False,
+                 pos_layout: str = 'mae',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         cfg = resolve_arch(arch)
@@ -79,7 +84,8 @@ class MaskedViTEncoder(BaseModule):
                                            f'{type(self).__name__}.mask_ratio')
         self.cls_token = nn.Parameter(torch.zeros(1, 1, self.embed_dim))
         self.register_buffer(
-            'pos_embed', sincos_pos_embed(self.grid_size, self.embed_dim)[None], persistent=False)
+            'pos_embed', sincos_pos_embed(self.grid_size, self.embed_dim, layout=pos_layout)[None],
+            persistent=False)
         self.blocks = make_blocks(cfg['depth'], self.embed_dim, cfg['num_heads'],
                                   drop_path_rate=drop_path_rate, mlp_ratio=mlp_ratio,
                                   attn_backend=attn_backend)

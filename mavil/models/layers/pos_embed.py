@@ -54,17 +54,45 @@ def sincos_video(frames: int, rows: int, cols: int, dim: int) -> torch.Tensor:
     return (temporal[:, None, :] + spatial[None, :, :]).reshape(-1, dim)
 
 
-def sincos_pos_embed(grid_size: Sequence[int], dim: int, cls_token: bool = True) -> torch.Tensor:
+def sincos_video_concat(frames: int, rows: int, cols: int, dim: int) -> torch.Tensor:
+    """[T, H, W] grid -> [T * H * W, dim] float64 with the channels SPLIT instead of added:
+    ``[:dim/4]`` the 1D code of the temporal slot, ``[dim/4:]`` MAE's 2D table of (row, col)
+    on 3 dim / 4 channels. The layout of the video tables in MAViL's released fine-tuned
+    checkpoints (av-superb's ``get_3d_sincos_pos_embed``); imported with
+    ``pos_layout='concat_t'``."""
+    if dim % 16 != 0:
+        raise ValueError(f'the concat_t video table needs dim divisible by 16, got {dim}')
+    temporal = sincos_1d(torch.arange(frames), dim // 4)  # [T, dim/4]
+    spatial = sincos_2d(rows, cols, dim // 4 * 3)  # [H * W, 3 dim/4]
+    return torch.cat([temporal[:, None, :].expand(-1, rows * cols, -1),
+                      spatial[None].expand(frames, -1, -1)], dim=-1).reshape(-1, dim)
+
+
+# 'mae': the tables above. For imported weights trained with other tables:
+# 'audiomae': 2D table of AudioMAE's code: built for the TRANSPOSED grid [cols, rows] (its
+#     ``patch_hw`` is (freq, time) while its tokens run time-major) and added in token order;
+# 'concat_t': 3D table of :func:`sincos_video_concat`.
+POS_LAYOUTS = ('mae', 'audiomae', 'concat_t')
+
+
+def sincos_pos_embed(grid_size: Sequence[int], dim: int, cls_token: bool = True,
+                     layout: str = 'mae') -> torch.Tensor:
     """The fixed table of a row-major token grid: 1D, 2D ``[rows, cols]`` (MAE layout) or
-    3D ``[T, H, W]`` (spatial 2D + temporal, MAE-ST style). Returns [prod(grid) (+1), dim]
-    float32; the [CLS] row, when asked for, is zeros."""
+    3D ``[T, H, W]`` (spatial 2D + temporal, MAE-ST style); ``layout`` selects the tables of
+    imported weights (:data:`POS_LAYOUTS`). Returns [prod(grid) (+1), dim] float32; the
+    [CLS] row, when asked for, is zeros."""
     grid = tuple(int(n) for n in grid_size)
+    if layout not in POS_LAYOUTS:
+        raise ValueError(f'pos layout must be one of {POS_LAYOUTS}, got {layout!r}')
+    if layout != 'mae' and len(grid) != {'audiomae': 2, 'concat_t': 3}[layout]:
+        raise ValueError(f'pos layout {layout!r} is for '
+                         f'{"2D" if layout == "audiomae" else "3D"} grids, got {grid}')
     if len(grid) == 1:
         table = sincos_1d(torch.arange(grid[0]), dim)
     elif len(grid) == 2:
-        table = sincos_2d(*grid, dim)
+        table = sincos_2d(*grid, dim) if layout == 'mae' else sincos_2d(grid[1], grid[0], dim)
     elif len(grid) == 3:
-        table = sincos_video(*grid, dim)
+        table = (sincos_video if layout == 'mae' else sincos_video_concat)(*grid, dim)
     else:
         raise ValueError(f'sin-cos tables exist for 1D, 2D and 3D grids, got {grid}')
     if cls_token:

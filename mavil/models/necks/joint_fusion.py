@@ -27,6 +27,7 @@ class JointFusion(BaseModule):
                  drop_path_rate: float = 0.0,
                  attn_backend: AttentionBackend = 'sdpa',
                  with_cp: bool = False,
+                 final_norm: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.with_cp = with_cp
@@ -36,7 +37,9 @@ class JointFusion(BaseModule):
         self.embed_dim = embed_dim
         self.blocks = make_blocks(depth, embed_dim, num_heads, drop_path_rate=drop_path_rate,
                                   mlp_ratio=mlp_ratio, attn_backend=attn_backend)
-        self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
+        # final_norm=False: no LayerNorm after the blocks (MAViL's released A+V fine-tuned
+        # models pool the fusion blocks' outputs directly, then apply fc_norm in the head)
+        self.norm = nn.LayerNorm(embed_dim, eps=1e-6) if final_norm else nn.Identity()
         init_mae_weights(self)
 
     def forward(self, audio: torch.Tensor,
