@@ -1,3 +1,4 @@
+from .accumulation import MicroBatchLoader, contrast_batch_note, resolve_exact_contrast
 from .hooks import SkippedSampleHook
 from .optim_constructors import FinetuneOptimWrapperConstructor
 from .optim_wrapper import AutocastOptimWrapper
@@ -5,5 +6,6 @@ from .runner import CPUCompatibleDDP, MAViLRunner
 
 __all__ = [
     'AutocastOptimWrapper', 'CPUCompatibleDDP', 'SkippedSampleHook',
-    'FinetuneOptimWrapperConstructor', 'MAViLRunner'
+    'FinetuneOptimWrapperConstructor', 'MAViLRunner', 'MicroBatchLoader', 'contrast_batch_note',
+    'resolve_exact_contrast'
 ]

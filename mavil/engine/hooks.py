@@ -4,7 +4,7 @@ from typing import Optional
 from mmengine.hooks import Hook
 
 from mavil.registry import HOOKS
-from mavil.structures import SKIPPED_KEY
+from mavil.structures import SKIPPED_KEY, MicroBatches
 
 
 @HOOKS.register_module()
@@ -46,7 +46,9 @@ class SkippedSampleHook(Hook):
                 'data (tools/data/build_annotations.py lists bad files) or raise the limit')
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        self._count(runner, data_batch, 'train')
+        # exact contrast accumulation hands the loop all micro-batches of a step at once
+        for batch in (data_batch if isinstance(data_batch, MicroBatches) else [data_batch]):
+            self._count(runner, batch, 'train')
 
     def before_val_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         self._count(runner, data_batch, 'val')

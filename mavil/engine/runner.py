@@ -8,7 +8,11 @@
 * Atomic checkpoint writes: a kill during a save leaves the previous checkpoint intact.
 * ``total_batch_size`` (e.g. 512): the global batch per optimizer step; gradient accumulation
   fills the gap between it and per-GPU batch x GPUs, and ``auto_scale_lr`` scales by it.
+* ``exact_contrast``: with accumulation, the contrastive losses still see the whole step's
+  batch (two-pass step, :mod:`mavil.engine.accumulation`); the loader then yields the
+  micro-batches of one step together and one iteration is one optimizer step.
 """
+import logging
 import os
 import os.path as osp
 from typing import Callable, Optional, Union
@@ -22,16 +26,26 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from mavil.checkpoint_io import load_checkpoint_file, plain_data_message_hub
 from mavil.registry import MODEL_WRAPPERS, RUNNERS
+from mavil.structures import MicroBatches
+from .accumulation import MicroBatchLoader, contrast_batch_note, resolve_exact_contrast
 
 
 @MODEL_WRAPPERS.register_module()
 class CPUCompatibleDDP(MMDistributedDataParallel):
-    """MMDistributedDataParallel that drops ``device_ids`` when CUDA is unavailable."""
+    """MMDistributedDataParallel that drops ``device_ids`` when CUDA is unavailable, and hands
+    the :class:`MicroBatches` of an exact-contrast step to the model (the default wrapper of
+    ``MAViLRunner`` on CPU and CUDA)."""
+    supports_micro_batches = True
 
     def __init__(self, module, device_ids: Optional[list] = None, **kwargs) -> None:
         if not torch.cuda.is_available():
             device_ids = None
         super().__init__(module=module, device_ids=device_ids, **kwargs)
+
+    def train_step(self, data, optim_wrapper):
+        if isinstance(data, MicroBatches):
+            return self.module.train_step(data, optim_wrapper, ddp=self)
+        return super().train_step(data, optim_wrapper)
 
 
 @RUNNERS.register_module()
@@ -49,8 +63,7 @@ class MAViLRunner(Runner):
         super().setup_env(env_cfg)
 
     def wrap_model(self, model_wrapper_cfg: Optional[dict], model):
-        if (self.distributed and model_wrapper_cfg is None and not is_model_wrapper(model)
-                and not torch.cuda.is_available()):
+        if self.distributed and model_wrapper_cfg is None and not is_model_wrapper(model):
             model_wrapper_cfg = dict(
                 type='mavil.CPUCompatibleDDP', broadcast_buffers=False,
                 find_unused_parameters=self.cfg.get('find_unused_parameters', False))
@@ -60,21 +73,66 @@ class MAViLRunner(Runner):
         loader = self._train_dataloader
         return loader['batch_size'] if isinstance(loader, dict) else loader.batch_size
 
-    def build_optim_wrapper(self, optim_wrapper):
+    def accumulation_count(self) -> int:
+        """Micro-batches per optimizer step: total_batch_size / (per-GPU batch x processes),
+        else the optimizer wrapper's ``accumulative_counts`` (1 by default)."""
         total = self.cfg.get('total_batch_size')
-        if total is not None and isinstance(optim_wrapper, dict):
-            per_step = self._loader_batch_size() * self.world_size
-            if total % per_step != 0:
-                raise ValueError(f'total_batch_size={total} is not a multiple of batch_size '
-                                 f'{self._loader_batch_size()} x {self.world_size} processes')
-            optim_wrapper = dict(optim_wrapper, accumulative_counts=total // per_step)
+        if total is None:
+            wrapper = self.cfg.get('optim_wrapper')
+            return int(wrapper.get('accumulative_counts', 1)) if isinstance(wrapper, dict) else 1
+        per_step = self._loader_batch_size() * self.world_size
+        if total % per_step != 0:
+            raise ValueError(f'total_batch_size={total} is not a multiple of batch_size '
+                             f'{self._loader_batch_size()} x {self.world_size} processes')
+        return total // per_step
+
+    @property
+    def exact_contrast(self) -> bool:
+        """Whether optimizer steps run the two-pass exact contrast (config ``exact_contrast``)."""
+        if not hasattr(self, '_exact_contrast'):
+            model = self.model.module if is_model_wrapper(self.model) else self.model
+            self._exact_contrast = resolve_exact_contrast(
+                self.cfg.get('exact_contrast'), self.accumulation_count(), model)
+        return self._exact_contrast
+
+    def build_train_loop(self, loop):
+        """With exact contrast, the loop's loader yields the micro-batches of one step."""
+        if isinstance(loop, dict) and self._train_dataloader is not None:
+            model = self.model.module if is_model_wrapper(self.model) else self.model
+            if getattr(model, 'has_contrast', False):
+                note = contrast_batch_note(self._loader_batch_size(), self.world_size,
+                                           self.accumulation_count(), self.exact_contrast)
+                self.logger.log(logging.INFO if self.exact_contrast or
+                                self.accumulation_count() == 1 else logging.WARNING, note)
+            if self.exact_contrast:
+                if is_model_wrapper(self.model) and not getattr(self.model,
+                                                                'supports_micro_batches', False):
+                    raise ValueError(f'exact_contrast needs a model wrapper that hands micro-'
+                                     f'batches to the model (mavil.CPUCompatibleDDP); '
+                                     f'model_wrapper_cfg builds {type(self.model).__name__}')
+                loader = self._train_dataloader
+                if isinstance(loader, dict):
+                    loader = self.build_dataloader(
+                        loader, seed=self.seed,
+                        diff_rank_seed=self._randomness_cfg.get('diff_rank_seed', False))
+                self._train_dataloader = MicroBatchLoader(loader, self.accumulation_count())
+                self.logger.info(f'exact contrast: one iteration = one optimizer step of '
+                                 f'{self.accumulation_count()} micro-batches')
+        return super().build_train_loop(loop)
+
+    def build_optim_wrapper(self, optim_wrapper):
+        if isinstance(optim_wrapper, dict) and (self.cfg.get('total_batch_size') is not None
+                                                or self.exact_contrast):
+            # exact contrast accumulates inside the model's step: one update per iteration
+            counts = 1 if self.exact_contrast else self.accumulation_count()
+            optim_wrapper = dict(optim_wrapper, accumulative_counts=counts)
         return super().build_optim_wrapper(optim_wrapper)
 
     def scale_lr(self, optim_wrapper, auto_scale_lr: Optional[dict] = None) -> None:
         """lr = base lr x (batch per optimizer step) / base_batch_size, counting accumulation."""
         if auto_scale_lr is None or not auto_scale_lr.get('enable', False):
             return
-        accumulation = getattr(optim_wrapper, '_accumulative_counts', 1)
+        accumulation = self.accumulation_count()
         real_batch = self.world_size * self._loader_batch_size() * accumulation
         ratio = real_batch / auto_scale_lr['base_batch_size']
         self.logger.info(f'global batch per step {real_batch} (accumulation {accumulation}): '

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from mavil.models.losses import InfoNCELoss
-from .train_utils import assert_ok
+from .train_utils import assert_ok, logged_scalars
 
 
 def _free_port() -> str:
@@ -53,3 +53,55 @@ def test_global_batch_contrast_equals_single_process(repo, subprocess_env, tmp_p
     assert not torch.allclose(result['losses'][0], result['losses'][1])
     if split == 4:
         torch.testing.assert_close(result['grad'], proj.weight.grad, rtol=1e-4, atol=1e-6)
+
+
+def test_exact_contrast_two_processes_equal_one_big_batch(repo, subprocess_env, tmp_path):
+    """2 gloo processes x 2 micro-batches of 2 (exact contrast accumulation) make the same
+    optimizer step, and log the same values, as one process on the batch of 8."""
+    from .exact_contrast_utils import batch, build_tiny, clips, fix_masks
+    out = tmp_path / 'exact.pt'
+    proc = subprocess.run(
+        [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+         f'--master_port={_free_port()}',
+         str(repo / 'tests' / 'engine' / 'dist_exact_contrast_worker.py'), str(out)],
+        cwd=repo, env=subprocess_env, capture_output=True, text=True, timeout=180)
+    assert_ok(proc)
+    result = torch.load(out)
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        model = build_tiny()
+        fix_masks(model)
+        from mmengine.optim import OptimWrapper
+        big_log = model.train_step(batch(clips(), slice(None)), OptimWrapper(
+            torch.optim.SGD(model.parameters(), lr=0.5)))
+    finally:
+        torch.set_num_threads(threads)
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(result['params'][name], p.detach(), rtol=1e-9, atol=1e-12,
+                                   msg=name)
+    for key, value in big_log.items():  # mean over the two ranks' equal halves
+        torch.testing.assert_close(result['logged'][key], value.double(), rtol=1e-9,
+                                   atol=1e-12, msg=key)
+    assert float(result['logged']['negatives_inter']) == 7  # 8 clips contrasted
+
+
+def test_exact_contrast_run_on_two_processes_logs_the_global_negatives(
+        repo, tiny_config, subprocess_env, tmp_path):
+    """The arithmetic of configs/mavil/stage1.py on 8 GPUs (per-GPU batch 8 x 8 GPUs x
+    accumulation 8 = 512 clips, 511 negatives) at CPU scale: per-process batch 2 x 2 processes
+    x accumulation 4 = total_batch_size 16, 15 negatives per query."""
+    env = dict(subprocess_env, PORT=_free_port())
+    proc = subprocess.run(
+        ['bash', str(repo / 'tools' / 'dist_train.sh'), str(tiny_config), '2', '--work-dir',
+         str(tmp_path), '--cfg-options', 'total_batch_size=16', 'train_dataloader.batch_size=2',
+         'train_cfg.max_iters=2', 'default_hooks.logger.interval=1',
+         'default_hooks.checkpoint.interval=2'],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+    assert_ok(proc)
+    log = proc.stdout + proc.stderr
+    assert 'contrastive losses see 16 clips per step (4 micro-batches of 2 x 2 processes' in log
+    records = [r for r in logged_scalars(tmp_path) if 'negatives_inter' in r]
+    assert len(records) == 2  # one optimizer step per iteration
+    assert all(r['negatives_inter'] == r['negatives_intra'] == 15 for r in records)

@@ -25,7 +25,10 @@ def test_every_parameter_gets_a_finite_gradient(fusion, tiny_model_cfg, tiny_inp
 
     losses = model.loss(tiny_inputs)
     assert set(losses) == {'loss_rec_audio', 'loss_rec_video', 'loss_nce_inter',
-                           'loss_nce_intra', 'acc_inter', 'acc_intra'}
+                           'loss_nce_intra', 'acc_inter', 'acc_intra', 'negatives_inter',
+                           'negatives_intra'}
+    # one process, batch 4: each query sees the 3 other clips as negatives
+    assert float(losses['negatives_inter']) == float(losses['negatives_intra']) == 3
     total = sum(v for k, v in losses.items() if k.startswith('loss_'))
     assert torch.isfinite(total)
     total.backward()

@@ -14,10 +14,17 @@ from mmengine.model import BaseModel
 from torch import nn
 
 from mavil.registry import MODELS, build_component
-from mavil.structures import AVDataSample
+from mavil.structures import AVDataSample, MicroBatches
 from ..necks import build_fusion
+from .exact_contrast import exact_contrast_step
+from .views import EncodedViews, RNGState, StepMasks, replay_rng
 
 ComponentCfg = Union[dict, nn.Module]
+
+
+def _count(value: int, like: torch.Tensor) -> torch.Tensor:
+    """A logged count (a tensor, as MMEngine's log processor wants)."""
+    return torch.tensor(float(value), device=like.device)
 
 
 def mean_pool(tokens: torch.Tensor) -> torch.Tensor:
@@ -106,44 +113,83 @@ class MAViL(BaseModel):
 
     def loss(self, inputs: dict[str, torch.Tensor],
              data_samples: Optional[list[AVDataSample]] = None) -> dict[str, torch.Tensor]:
-        audio, video = inputs['audio'], inputs['video']  # [B, 1, T, F], [B, 3, T, H, W]
-        B, device = audio.shape[0], audio.device
+        audio = inputs['audio']  # [B, 1, T, F]; video [B, 3, T, H, W]
+        masks = self.sample_masks(audio.shape[0], audio.device)
+        views = self.encode(inputs, masks)  # 1. encode masked views
+        losses = self.reconstruction_losses(inputs, views, masks)  # 2-5. fuse ... Eq. 1 (5)
+        losses.update(self.contrastive_losses(views.embeddings))  # 5. alpha, beta x Eq. 3
+        return losses
 
-        # 1. encode masked views: a_um [B, 1 + Ka, D], v_um [B, 1 + Kv, D]
-        a_tokens, v_tokens = self.audio_encoder.embed(audio), self.video_encoder.embed(video)
-        a_mask = self.audio_encoder.sample_mask(B, device)
-        v_mask = self.video_encoder.sample_mask(B, device)
-        a_um = self.audio_encoder.encode(a_tokens, a_mask)
-        v_um = self.video_encoder.encode(v_tokens, v_mask)
-
-        # 2. fuse: a_mm, v_mm (same shapes)
-        a_mm, v_mm = self.fuse(a_um, v_um)
-
-        # 3. decode every token position: [B, Na, Pa], [B, Nv, Pv]
-        a_pred = self.audio_decoder(a_mm, a_mask)
-        v_pred = self.video_decoder(v_mm, v_mask)
-
-        # 4. targets: raw patches (stage 1) or teacher tokens (stage 2)
-        targets = self.target(inputs, self.encoders)
-
-        # 5. losses: Eq. 1 (or 5) + alpha * Eq. 3 inter + beta * Eq. 3 intra
-        losses = {
-            'loss_rec_audio': self.rec_loss(a_pred, targets['audio'], a_mask.mask),
-            'loss_rec_video': self.rec_loss(v_pred, targets['video'], v_mask.mask),
-        }
-        a_emb, v_emb = mean_pool(a_um), mean_pool(v_um)  # uni-modal, not fused (footnote 1)
-        if self.inter_loss is not None:
-            inter = self.inter_loss(a_emb, v_emb)
-            losses['loss_nce_inter'], losses['acc_inter'] = inter.loss, inter.accuracy
+    def sample_masks(self, batch_size: int, device: torch.device) -> StepMasks:
+        """The masks of one training step: one view per modality (reconstructed, and the first
+        view of both contrasts) and, with intra-modal contrast, a second one."""
+        masks = StepMasks(audio=self.audio_encoder.sample_mask(batch_size, device),
+                          video=self.video_encoder.sample_mask(batch_size, device))
         if self.intra_loss is not None:
-            a_emb2 = mean_pool(self.audio_encoder.encode(
-                a_tokens, self.audio_encoder.sample_mask(B, device)))
-            v_emb2 = mean_pool(self.video_encoder.encode(
-                v_tokens, self.video_encoder.sample_mask(B, device)))
-            intra_a, intra_v = self.intra_loss(a_emb, a_emb2), self.intra_loss(v_emb, v_emb2)
+            masks.audio_2 = self.audio_encoder.sample_mask(batch_size, device)
+            masks.video_2 = self.video_encoder.sample_mask(batch_size, device)
+        return masks
+
+    def encode(self, inputs: dict[str, torch.Tensor], masks: StepMasks) -> EncodedViews:
+        """1. a_um [B, 1 + Ka, D], v_um [B, 1 + Kv, D] and the contrastive embeddings [B, D].
+
+        Both views of a modality share one patch embedding. All randomness of the encoders
+        (drop path) is drawn here, in a fixed order, so that replaying the RNG state from the
+        start of this call reproduces the views exactly (exact contrast accumulation)."""
+        a_tokens = self.audio_encoder.embed(inputs['audio'])  # [B, Na, D]
+        v_tokens = self.video_encoder.embed(inputs['video'])  # [B, Nv, D]
+        a_um = self.audio_encoder.encode(a_tokens, masks.audio)
+        v_um = self.video_encoder.encode(v_tokens, masks.video)
+        # uni-modal, not fused (footnote 1)
+        embeddings = {'audio': mean_pool(a_um), 'video': mean_pool(v_um)}
+        if masks.audio_2 is not None:
+            embeddings['audio_2'] = mean_pool(self.audio_encoder.encode(a_tokens, masks.audio_2))
+            embeddings['video_2'] = mean_pool(self.video_encoder.encode(v_tokens, masks.video_2))
+        return EncodedViews(audio=a_um, video=v_um, embeddings=embeddings)
+
+    def reconstruction_losses(self, inputs: dict[str, torch.Tensor], views: EncodedViews,
+                              masks: StepMasks) -> dict[str, torch.Tensor]:
+        """2. fuse -> 3. decode -> 4. targets -> 5. masked MSE (Eq. 1, or Eq. 5 in stage 2)."""
+        a_mm, v_mm = self.fuse(views.audio, views.video)  # same shapes as a_um, v_um
+        a_pred = self.audio_decoder(a_mm, masks.audio)  # [B, Na, Pa]
+        v_pred = self.video_decoder(v_mm, masks.video)  # [B, Nv, Pv]
+        targets = self.target(inputs, self.encoders)  # raw patches or teacher tokens
+        return {
+            'loss_rec_audio': self.rec_loss(a_pred, targets['audio'], masks.audio.mask),
+            'loss_rec_video': self.rec_loss(v_pred, targets['video'], masks.video.mask),
+        }
+
+    supports_micro_batches = True  # train_step takes MicroBatches (exact contrast)
+
+    @property
+    def has_contrast(self) -> bool:
+        return self.inter_loss is not None or self.intra_loss is not None
+
+    def contrastive_losses(self, embeddings: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """alpha x inter (Eq. 3) and beta x intra (two masked views) InfoNCE on [B, D]
+        embeddings, with diagnostics: top-1 accuracy and the negatives each query saw."""
+        losses = {}
+        if self.inter_loss is not None:
+            inter = self.inter_loss(embeddings['audio'], embeddings['video'])
+            losses['loss_nce_inter'], losses['acc_inter'] = inter.loss, inter.accuracy
+            losses['negatives_inter'] = _count(inter.num_negatives, inter.accuracy)
+        if self.intra_loss is not None:
+            intra_a = self.intra_loss(embeddings['audio'], embeddings['audio_2'])
+            intra_v = self.intra_loss(embeddings['video'], embeddings['video_2'])
             losses['loss_nce_intra'] = (intra_a.loss + intra_v.loss) / 2
             losses['acc_intra'] = (intra_a.accuracy + intra_v.accuracy) / 2
+            losses['negatives_intra'] = _count(intra_a.num_negatives, intra_a.accuracy)
         return losses
+
+    def train_step(self, data, optim_wrapper, *,
+                   ddp: Optional[nn.Module] = None) -> dict[str, torch.Tensor]:
+        """One optimizer step. ``data`` is a batch (MMEngine's step), or the
+        :class:`~mavil.structures.MicroBatches` of one accumulated step: then the contrast
+        runs over all of them at once (:func:`exact_contrast_step`). ``ddp`` is the
+        distributed wrapper around this model, if any."""
+        if isinstance(data, MicroBatches):
+            return exact_contrast_step(self, data, optim_wrapper, ddp=ddp)
+        return super().train_step(data, optim_wrapper)
 
     @torch.no_grad()
     def extract_feat(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -163,14 +209,26 @@ class MAViL(BaseModel):
 
     def forward(self, inputs: dict[str, torch.Tensor],
                 data_samples: Optional[list[AVDataSample]] = None,
-                mode: str = 'tensor'):
+                mode: str = 'tensor', *,
+                masks: Optional[StepMasks] = None,
+                rng_state: Optional[RNGState] = None):
         if mode == 'loss':
             return self.loss(inputs, data_samples)
+        if mode == 'replay':  # pass 2 of exact contrast accumulation
+            return self.replay_loss(inputs, masks, rng_state)
         if mode == 'predict':
             return self.predict(inputs, data_samples)
         if mode == 'tensor':
             return self.extract_feat(inputs)
         raise ValueError(f'invalid forward mode {mode!r}; use loss, predict or tensor')
+
+    def replay_loss(self, inputs: dict[str, torch.Tensor], masks: StepMasks,
+                    rng_state: RNGState) -> tuple[dict, dict[str, torch.Tensor]]:
+        """Pass 2 of exact contrast accumulation: the views of pass 1 (same masks, same
+        drop-path draws) with gradient. Returns (reconstruction losses, embeddings [B, D])."""
+        with replay_rng(rng_state):
+            views = self.encode(inputs, masks)
+        return self.reconstruction_losses(inputs, views, masks), views.embeddings
 
     def parse_losses(self, losses: dict) -> tuple[torch.Tensor, dict]:
         """MMEngine's sum of ``loss*`` terms, stopping on a non-finite total before any update."""

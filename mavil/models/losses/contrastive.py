@@ -12,6 +12,7 @@ from mavil.registry import MODELS
 class ContrastOutput(NamedTuple):
     loss: torch.Tensor  # weighted loss (scalar)
     accuracy: torch.Tensor  # fraction of rows whose positive has the top logit (diagnostic)
+    num_negatives: int = 0  # negatives per query: keys of the (global) batch minus the positive
 
 
 def gather_with_grad(x: torch.Tensor) -> tuple[torch.Tensor, int]:
@@ -70,7 +71,8 @@ class InfoNCELoss(nn.Module):
         if x.dim() != 2 or x.shape != y.shape:
             raise ValueError(f'InfoNCE needs paired embeddings [B, D] of equal shape, got '
                              f'{list(x.shape)} and {list(y.shape)}')
-        x, y = x.float(), y.float()
+        dtype = torch.promote_types(x.dtype, torch.float32)  # bf16/fp16 -> fp32; fp64 stays
+        x, y = x.to(dtype), y.to(dtype)
         if self.gather_distributed:
             x_all, offset = gather_with_grad(x)
             y_all, _ = gather_with_grad(y)
@@ -83,4 +85,4 @@ class InfoNCELoss(nn.Module):
         if self.symmetric:
             loss_t, acc_t = info_nce(y, x_all, offset, self.temperature)
             loss, acc = (loss + loss_t) / 2, (acc + acc_t) / 2
-        return ContrastOutput(self.loss_weight * loss, acc.detach())
+        return ContrastOutput(self.loss_weight * loss, acc.detach(), y_all.shape[0] - 1)

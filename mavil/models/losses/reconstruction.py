@@ -24,5 +24,6 @@ class MaskedMSELoss(nn.Module):
         if mask.shape != pred.shape[:2]:
             raise ValueError(f'mask {list(mask.shape)} must be [B, N] = {list(pred.shape[:2])} '
                              'for predictions of shape [B, N, P]')
-        per_token = (pred.float() - target.float()).pow(2).mean(dim=-1)  # [B, N]
+        dtype = torch.promote_types(pred.dtype, torch.float32)  # bf16 -> fp32; fp64 stays
+        per_token = (pred.to(dtype) - target.to(dtype)).pow(2).mean(dim=-1)  # [B, N]
         return self.loss_weight * (per_token * mask).sum() / mask.sum().clamp(min=1)
