@@ -59,6 +59,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
                    help='model overrides for student and teacher (e.g. a smaller arch)')
     p.add_argument('--json', default=None, help='also write the results here')
+    # exact contrast accumulation (issue 12): its own row, see run_exact_contrast below
+    p.add_argument('--exact-contrast', type=int, default=None, metavar='MICRO_BATCHES',
+                   help='instead of the table above: stage-1 step time of exact contrast '
+                        'accumulation vs plain accumulation over MICRO_BATCHES micro-batches '
+                        'of --batch-size (fp32, or bf16 with --precisions bf16)')
     # internal: what a subprocess runs
     p.add_argument('--precision', default=None, help=argparse.SUPPRESS)
     p.add_argument('--memory-stage', default=None, help=argparse.SUPPRESS)
@@ -242,6 +247,8 @@ def main(argv=None) -> list[dict]:
     import torch
     if args.device is None:
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if args.exact_contrast:  # issue 12: a separate measurement, not the table below
+        return [run_exact_contrast(args)]
     if args.memory_stage:
         print('RESULT ' + json.dumps(run_memory(args)), flush=True)
         return []
@@ -306,6 +313,70 @@ def print_table(results: list[dict], args: argparse.Namespace, elapsed: float) -
                '-' if peak is None else f'{peak:.2f}']
         print('| ' + ' | '.join(f'{v:<{w}}' if i < 3 else f'{v:>{w}}'
                                 for i, (v, (_, w)) in enumerate(zip(row, cols))) + ' |')
+
+
+# ---------------------------------------------------------------------------------------------
+# Exact contrast accumulation (issue 12) vs plain gradient accumulation, stage 1.
+# One optimizer step over A micro-batches of --batch-size, both through MMEngine's OptimWrapper:
+#   plain: A x model.train_step(batch) with accumulative_counts=A (each micro-batch contrasted
+#          alone); exact: model.train_step(MicroBatches) (two passes: one extra no-grad encoder
+#          forward per micro-batch, contrast over all A x batch clips).
+# Steps alternate (plain, exact, exact, plain, ...) in one process; "best s" is the fastest.
+def run_exact_contrast(args: argparse.Namespace) -> dict:
+    import torch
+    from mmengine.optim import OptimWrapper
+
+    from mavil.structures import MicroBatches
+    device = _setup(args)
+    model = build_models(args, stages=('1', ))['1'].to(device).train()
+    count, precision = args.exact_contrast, args.precisions[0]
+    batches = [{'inputs': _inputs(model, args.batch_size, device), 'data_samples': None}
+               for _ in range(count)]
+    optimizer = _optimizer(model)
+    plain_wrapper = OptimWrapper(optimizer, accumulative_counts=count)
+    exact_wrapper = OptimWrapper(optimizer)
+
+    def plain_step():
+        for data in batches:
+            model.train_step(data, plain_wrapper)
+
+    def exact_step():
+        model.train_step(MicroBatches(batches), exact_wrapper)
+
+    walls = {'plain': [], 'exact': []}
+    steps = [('plain', plain_step), ('exact', exact_step)]
+    for r in range(args.warmup + args.iters):
+        for name, step in (steps if r % 2 == 0 else steps[::-1]):
+            if device.type == 'cuda':
+                torch.cuda.synchronize(device)
+            t0 = time.perf_counter()
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == 'bf16'):
+                step()
+            if device.type == 'cuda':
+                torch.cuda.synchronize(device)
+            if r >= args.warmup:
+                walls[name].append(time.perf_counter() - t0)
+    best = {k: min(v) for k, v in walls.items()}
+    result = dict(micro_batches=count, batch_size=args.batch_size, precision=precision,
+                  device=str(device), threads=torch.get_num_threads(),
+                  plain_best_s=best['plain'], exact_best_s=best['exact'],
+                  plain_median_s=statistics.median(walls['plain']),
+                  exact_median_s=statistics.median(walls['exact']),
+                  overhead=best['exact'] / best['plain'] - 1)
+    print(f'\nExact contrast accumulation vs plain accumulation, stage 1 '
+          f'({osp.relpath(args.stage1_config, ROOT)}), {count} micro-batches of '
+          f'{args.batch_size}, {precision}, {device} ({result["threads"]} threads, torch '
+          f'{torch.__version__}), {args.iters} timed steps each')
+    print('| accumulation | best s | median s |')
+    print('| --- | ---: | ---: |')
+    for name in ('plain', 'exact'):
+        print(f'| {name} | {best[name]:.2f} | {statistics.median(walls[name]):.2f} |')
+    print(f'exact-mode overhead: {100 * result["overhead"]:+.1f} % of the step (best times)')
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(args=vars(args), results=[result]), f, indent=2)
+    return result
+# ------------------------------------------------------------- end of exact contrast (issue 12)
 
 
 if __name__ == '__main__':

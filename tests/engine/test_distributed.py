@@ -64,7 +64,7 @@ def test_exact_contrast_two_processes_equal_one_big_batch(repo, subprocess_env, 
         [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
          f'--master_port={_free_port()}',
          str(repo / 'tests' / 'engine' / 'dist_exact_contrast_worker.py'), str(out)],
-        cwd=repo, env=subprocess_env, capture_output=True, text=True, timeout=180)
+        cwd=repo, env=subprocess_env, capture_output=True, text=True, timeout=400)
     assert_ok(proc)
     result = torch.load(out)
 
