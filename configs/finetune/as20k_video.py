@@ -7,6 +7,6 @@ _base_ = [
 ]
 
 model = dict(head=dict(num_classes=527))
-train_dataloader = dict(dataset=dict(pipeline={{_base_.video_train_pipeline}}))
-val_dataloader = dict(dataset=dict(pipeline={{_base_.video_val_pipeline}}))
-test_dataloader = dict(dataset=dict(pipeline={{_base_.video_test_pipeline}}))
+train_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.video_train}}))
+val_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.video_val}}))
+test_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.video_test}}))

@@ -7,5 +7,5 @@ _base_ = [
 
 model = dict(head=dict(num_classes=527))
 train_dataloader = dict(dataset={{_base_.audio_train_dataset}})
-val_dataloader = dict(dataset=dict(pipeline={{_base_.audio_test_pipeline}}))
-test_dataloader = dict(dataset=dict(pipeline={{_base_.audio_test_pipeline}}))
+val_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.audio_test}}))
+test_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.audio_test}}))

@@ -6,6 +6,6 @@ _base_ = [
 ]
 
 model = dict(head=dict(num_classes=309))
-train_dataloader = dict(dataset=dict(pipeline={{_base_.audio_train_pipeline}}))
-val_dataloader = dict(dataset=dict(pipeline={{_base_.audio_test_pipeline}}))
-test_dataloader = dict(dataset=dict(pipeline={{_base_.audio_test_pipeline}}))
+train_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.audio_train}}))
+val_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.audio_test}}))
+test_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.audio_test}}))

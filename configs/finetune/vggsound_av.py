@@ -6,5 +6,6 @@ _base_ = [
     '../_base_/schedules/finetune_vggsound.py', '../_base_/default_runtime.py'
 ]
 
-model = dict(head=dict(num_classes=309))
+# label smoothing 0.1: single-label data with video (MAE-ST's video fine-tuning recipe)
+model = dict(head=dict(num_classes=309), label_smoothing=0.1)
 optim_wrapper = dict(paramwise_cfg=dict(module_lr_mult=dict(video_encoder=0.5)))

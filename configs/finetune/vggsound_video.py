@@ -6,7 +6,8 @@ _base_ = [
     '../_base_/schedules/finetune_vggsound.py', '../_base_/default_runtime.py'
 ]
 
-model = dict(head=dict(num_classes=309))
-train_dataloader = dict(dataset=dict(pipeline={{_base_.video_train_pipeline}}))
-val_dataloader = dict(dataset=dict(pipeline={{_base_.video_val_pipeline}}))
-test_dataloader = dict(dataset=dict(pipeline={{_base_.video_test_pipeline}}))
+# label smoothing 0.1: single-label data with video (MAE-ST's video fine-tuning recipe)
+model = dict(head=dict(num_classes=309), label_smoothing=0.1)
+train_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.video_train}}))
+val_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.video_val}}))
+test_dataloader = dict(dataset=dict(pipeline={{_base_.pipelines.video_test}}))

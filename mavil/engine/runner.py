@@ -12,6 +12,7 @@
   batch (two-pass step, :mod:`mavil.engine.accumulation`); the loader then yields the
   micro-batches of one step together and one iteration is one optimizer step.
 """
+import copy
 import logging
 import os
 import os.path as osp
@@ -28,6 +29,7 @@ from mavil.checkpoint_io import load_checkpoint_file, plain_data_message_hub
 from mavil.registry import MODEL_WRAPPERS, RUNNERS
 from mavil.structures import MicroBatches
 from .accumulation import MicroBatchLoader, contrast_batch_note, resolve_exact_contrast
+from .schedules import resolve_epoch_schedule
 
 
 @MODEL_WRAPPERS.register_module()
@@ -52,6 +54,14 @@ class CPUCompatibleDDP(MMDistributedDataParallel):
 class MAViLRunner(Runner):
 
     _resuming = False
+
+    @classmethod
+    def from_cfg(cls, cfg) -> 'MAViLRunner':
+        """Scheduler bounds follow ``warmup_epochs`` / ``train_cfg.max_epochs``
+        (:func:`~mavil.engine.schedules.resolve_epoch_schedule`), then MMEngine's build."""
+        cfg = copy.deepcopy(cfg)
+        resolve_epoch_schedule(cfg)
+        return super().from_cfg(cfg)
 
     def setup_env(self, env_cfg: dict) -> None:
         if self.distributed and not is_distributed() and not torch.cuda.is_available():

@@ -8,6 +8,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from mavil.engine.optim_constructors import FinetuneOptimWrapperConstructor
+from mavil.engine.schedules import resolve_epoch_schedule
 from mavil.registry import DATA_SAMPLERS, METRICS, MODELS, TRANSFORMS
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
@@ -51,8 +52,17 @@ def test_finetune_config(path):
     assert cfg.optim_wrapper.optimizer.lr == lr and cfg.total_batch_size == batch
     assert cfg.optim_wrapper.optimizer.betas == (0.9, 0.95)
     assert cfg.optim_wrapper.optimizer.weight_decay == 1e-5
+    resolve_epoch_schedule(cfg)  # what MAViLRunner.from_cfg does
     assert cfg.param_scheduler[0].end == warmup and cfg.train_cfg.max_epochs == epochs
+    assert cfg.param_scheduler[1].begin == warmup and cfg.param_scheduler[1].end == epochs
+    assert cfg.param_scheduler[1].T_max == epochs - warmup
     assert cfg.param_scheduler[1].eta_min == 1e-6
+    assert cfg.optim_wrapper.paramwise_cfg.layer_decay == 0.75  # MAE / AudioMAE ViT-B FT
+    # single-label data with video: label smoothing 0.1 (MAE-ST); audio-only unchanged
+    smoothing = 0.1 if dataset == 'vggsound' and modality != 'audio' else 0.0
+    assert model.get('label_smoothing', 0.0) == smoothing
+    assert not model.get('encoder_norm', False)  # MAE global pool: fc_norm (head.norm)
+    assert model.head.get('norm', True)
     assert (cfg.optim_wrapper.paramwise_cfg.module_lr_mult == {'video_encoder': 0.5}) == (
         modality == 'av')
     assert model.loss.type == loss and (model.batch_augment is not None) == mixup
@@ -75,6 +85,17 @@ def test_finetune_config(path):
     if 'audio' in expected:
         spec = next(t for t in pipelines(cfg)[0] if t['type'] == 'SpecAugment')
         assert (spec['time_mask'], spec['freq_mask']) == specaug
+        # SpecAugment masks the log-mel fbank (0 there), before normalisation (AST/AudioMAE)
+        assert train_types.index('SpecAugment') < train_types.index('AudioNormalize')
+        assert spec.get('mask_value', 0.0) == 0.0
+    video_augment = ['VideoRandAugment', 'VideoRandomErasing']
+    assert [t for t in train_types if t in video_augment] == (
+        video_augment if 'video' in expected else [])
+    if 'video' in expected:
+        rand = next(t for t in pipelines(cfg)[0] if t['type'] == 'VideoRandAugment')
+        erase = next(t for t in pipelines(cfg)[0] if t['type'] == 'VideoRandomErasing')
+        assert (rand['num_ops'], rand['magnitude'], erase['prob']) == (4, 7, 0.25)
+    if 'audio' in expected:
         assert 'AudioRandomRoll' in train_types
         assert ('AudioAddNoise' in train_types) == (dataset in ('vggsound', 'spc'))
     if 'video' in expected:  # multi-clip testing (10 clips), one clip for validation

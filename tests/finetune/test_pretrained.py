@@ -79,7 +79,9 @@ def test_image_vit_checkpoint_initialises_the_video_encoder(tmp_path):
     torch.testing.assert_close(enc.blocks[1].mlp.fc2.weight, vit.blocks[1].mlp.fc2.weight)
     torch.testing.assert_close(enc.cls_token, vit.cls_token)
     assert 'video_encoder.blocks.0.attn.qkv.weight' in report.matched
-    assert {'pos_embed', 'head.weight', 'head.bias'} == set(report.unexpected)
+    # MAE's global-pool head: the encoder's final norm is not used (fc_norm = head.norm)
+    assert {'pos_embed', 'head.weight', 'head.bias', 'norm.weight', 'norm.bias'} == set(
+        report.unexpected)
     assert all(k.startswith('head.') for k in report.missing)
     assert any('inflated patch_embed.proj.weight' in n for n in report.notes)
     assert any('equals our fixed sin-cos table' in n for n in report.notes)
@@ -137,14 +139,20 @@ def test_mavil_checkpoint_loads_encoders_only(tmp_path):
     fusion_before = copy.deepcopy(model.av_fusion.state_dict())
     report = load_pretrained(model, str(path))
     for name in ('audio_encoder', 'video_encoder'):
+        own = getattr(model, name).state_dict()
+        assert not any(k.startswith('norm.') for k in own)  # MAE global pool: no final norm
         for key, value in getattr(pretrained, name).state_dict().items():
-            torch.testing.assert_close(getattr(model, name).state_dict()[key], value)
+            if not key.startswith('norm.'):
+                torch.testing.assert_close(own[key], value)
     # the A+V fusion is new: the pre-training fusion neck is NOT loaded into it
     for key, value in fusion_before.items():
         torch.testing.assert_close(model.av_fusion.state_dict()[key], value)
     assert report.source.endswith('MAViL pre-training')
     assert {k.split('.')[0] for k in report.unexpected} == {'fusion', 'audio_decoder',
-                                                            'video_decoder'}
+                                                            'video_decoder', 'audio_encoder',
+                                                            'video_encoder'}
+    assert {k for k in report.unexpected if k.endswith('_encoder.norm.weight')} == {
+        'audio_encoder.norm.weight', 'video_encoder.norm.weight'}
     assert {k.split('.')[0] for k in report.missing} == {'av_fusion', 'head'}
     assert len(report.matched) == len(model.audio_encoder.state_dict()) * 2
     # the same through the model's load hook (as Runner.load_checkpoint / load_from does)

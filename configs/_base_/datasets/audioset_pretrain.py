@@ -22,40 +22,14 @@
 #   (same for unbalanced_train; unusable files are listed in <out>.errors.csv)
 # Before that, re-encode the downloads as the paper did (360p, 16 kHz audio; App. B.1):
 #   python tools/data/preprocess.py RAW_VIDEOS data/audioset/videos --workers 16
-# Normalisation statistics are Table 9's; for other data compute them with
-#   python tools/data/compute_audio_stats.py CONFIG
-data_root = 'data/audioset'
-audio_mean, audio_std = -4.268, 4.569  # Table 9, AudioSet
+# Pipelines: pretrain_pipelines.py with AudioSet's statistics (Table 9); for other data
+# compute them with  python tools/data/compute_audio_stats.py CONFIG
+_base_ = ['./pretrain_pipelines.py']
 
-# One sample (App. B.1): 10 s of audio -> 1024 x 128 Kaldi fbank, normalised, randomly rolled
-# in time (augmentation R, Table 9 PT column); a 4-second clip of 8 frames at 2 fps from a
-# random start (looping if the video is shorter), multi-scale random resized crop (scale
-# 0.2-1.0) to 224 and horizontal flip.
-train_pipeline = [
-    # PyAV: ~1.5x the clips/s of decord here (benchmarks/data_throughput.py)
-    dict(type='LoadAudioVideo', backend='pyav', clip_sampler=dict(num_frames=8, fps=2.0)),
-    dict(type='AudioResample', sample_rate=16000),
-    dict(type='KaldiFbank', num_mel_bins=128, frame_length=25.0, frame_shift=10.0),
-    dict(type='AudioRandomRoll'),  # R
-    dict(type='AudioPadCrop', target_length=1024),
-    dict(type='AudioNormalize', mean=audio_mean, std=audio_std),
-    dict(type='VideoRandomResizedCrop', size=224, scale=(0.2, 1.0)),
-    dict(type='VideoRandomFlip', prob=0.5),
-    dict(type='PackAVInputs'),
-]
-# Inference on single files (mavil.apis: extract_features, reconstruction figures): one
-# deterministic clip (test_mode), no roll, resize + centre crop.
-test_pipeline = [
-    dict(type='LoadAudioVideo', backend='pyav',
-         clip_sampler=dict(num_frames=8, fps=2.0, test_mode=True)),
-    dict(type='AudioResample', sample_rate=16000),
-    dict(type='KaldiFbank', num_mel_bins=128, frame_length=25.0, frame_shift=10.0),
-    dict(type='AudioPadCrop', target_length=1024),
-    dict(type='AudioNormalize', mean=audio_mean, std=audio_std),
-    dict(type='VideoResize', short_side=224),
-    dict(type='VideoCenterCrop', size=224),
-    dict(type='PackAVInputs'),
-]
+data_root = 'data/audioset'
+train_pipeline = {{_base_.pretrain_pipelines.audioset.train}}
+test_pipeline = {{_base_.pretrain_pipelines.audioset.test}}
+pretrain_pipelines = None  # this dataset's entry only
 audioset_train = dict(
     type='AVDataset',
     ann_format='audioset',
@@ -64,11 +38,6 @@ audioset_train = dict(
     pipeline=train_pipeline)
 
 train_dataloader = dict(
-    batch_size=8,  # per GPU: 512 in total on 64 GPUs (Table 9)
-    num_workers=8,  # per GPU; benchmarks/data_throughput.py measures clips/s per worker
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='mavil.av_collate'),  # sets unreadable clips aside (counted)
     dataset=dict(
         type='ConcatDataset',
         datasets=[
@@ -78,5 +47,4 @@ train_dataloader = dict(
             dict(audioset_train,
                  ann_file=f'{data_root}/annotations/balanced_train_segments.csv',
                  data_prefix=f'{data_root}/videos/balanced_train'),
-        ]),
-)
+        ]))

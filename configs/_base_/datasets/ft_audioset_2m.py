@@ -5,16 +5,17 @@
 # The *_audio / *_video configs select `{{_base_.audio_train_dataset}}` / `video_train_dataset`.
 _base_ = ['./ft_audioset_20k.py']
 
-unbalanced_train = dict(
+data_root = 'data/audioset'
+balanced_train = dict(
     type='AVDataset',
     ann_format='audioset',
-    label_file='data/audioset/annotations/class_labels_indices.csv',
+    label_file=f'{data_root}/annotations/class_labels_indices.csv',
     filename_template='{ytid}.mp4',
-    ann_file='data/audioset/annotations/unbalanced_train_segments.csv',
-    data_prefix='data/audioset/videos/unbalanced_train')
-balanced_train = dict(unbalanced_train,
-                      ann_file='data/audioset/annotations/balanced_train_segments.csv',
-                      data_prefix='data/audioset/videos/balanced_train')
+    ann_file=f'{data_root}/annotations/balanced_train_segments.csv',
+    data_prefix=f'{data_root}/videos/balanced_train')
+unbalanced_train = dict(balanced_train,
+                        ann_file=f'{data_root}/annotations/unbalanced_train_segments.csv',
+                        data_prefix=f'{data_root}/videos/unbalanced_train')
 
 
 def _full_train_set(pipeline):
@@ -23,9 +24,9 @@ def _full_train_set(pipeline):
                           dict(balanced_train, pipeline=pipeline)])
 
 
-train_dataset = _full_train_set({{_base_.train_pipeline}})
-audio_train_dataset = _full_train_set({{_base_.audio_train_pipeline}})
-video_train_dataset = _full_train_set({{_base_.video_train_pipeline}})
+train_dataset = _full_train_set({{_base_.pipelines.train}})
+audio_train_dataset = _full_train_set({{_base_.pipelines.audio_train}})
+video_train_dataset = _full_train_set({{_base_.pipelines.video_train}})
 train_dataloader = dict(
     batch_size=8,  # per GPU: 512 = 64 GPUs x 8 (Table 9)
     sampler=dict(_delete_=True, type='DistributedWeightedSampler', num_samples=200000),

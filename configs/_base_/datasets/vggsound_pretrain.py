@@ -15,41 +15,15 @@
 # and set ann_file='data/vggsound/train.csv', ann_format='csv', data_prefix=videos dir,
 # filename_template=None, split=None below (the CSV names each file). Classes are then the
 # labels found in that file; pass classes=[...] (all 309) to keep the official indices.
-data_root = 'data/vggsound'
-audio_mean, audio_std = -5.189, 3.260  # Table 9, VGGSound
+_base_ = ['./pretrain_pipelines.py']
 
-train_pipeline = [
-    # PyAV: ~1.5x the clips/s of decord here (benchmarks/data_throughput.py)
-    dict(type='LoadAudioVideo', backend='pyav', clip_sampler=dict(num_frames=8, fps=2.0)),
-    dict(type='AudioResample', sample_rate=16000),
-    dict(type='KaldiFbank', num_mel_bins=128, frame_length=25.0, frame_shift=10.0),
-    dict(type='AudioRandomRoll'),  # R
-    dict(type='AudioPadCrop', target_length=1024),
-    dict(type='AudioNormalize', mean=audio_mean, std=audio_std),
-    dict(type='VideoRandomResizedCrop', size=224, scale=(0.2, 1.0)),
-    dict(type='VideoRandomFlip', prob=0.5),
-    dict(type='PackAVInputs'),
-]
-# Inference on single files (mavil.apis: extract_features, reconstruction figures): one
-# deterministic clip (test_mode), no roll, resize + centre crop.
-test_pipeline = [
-    dict(type='LoadAudioVideo', backend='pyav',
-         clip_sampler=dict(num_frames=8, fps=2.0, test_mode=True)),
-    dict(type='AudioResample', sample_rate=16000),
-    dict(type='KaldiFbank', num_mel_bins=128, frame_length=25.0, frame_shift=10.0),
-    dict(type='AudioPadCrop', target_length=1024),
-    dict(type='AudioNormalize', mean=audio_mean, std=audio_std),
-    dict(type='VideoResize', short_side=224),
-    dict(type='VideoCenterCrop', size=224),
-    dict(type='PackAVInputs'),
-]
+data_root = 'data/vggsound'
+train_pipeline = {{_base_.pretrain_pipelines.vggsound.train}}
+test_pipeline = {{_base_.pretrain_pipelines.vggsound.test}}
+pretrain_pipelines = None  # this dataset's entry only
 
 train_dataloader = dict(
     batch_size=8,  # per GPU
-    num_workers=8,  # per GPU; benchmarks/data_throughput.py measures clips/s per worker
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='mavil.av_collate'),  # sets unreadable clips aside (counted)
     dataset=dict(
         type='AVDataset',
         ann_file=f'{data_root}/vggsound.csv',
@@ -57,5 +31,4 @@ train_dataloader = dict(
         split='train',
         data_prefix=f'{data_root}/videos',
         filename_template='{ytid}_{start:06d}.mp4',
-        pipeline=train_pipeline),
-)
+        pipeline=train_pipeline))

@@ -2,12 +2,6 @@
 # epoch, 10 epochs.
 _base_ = ['./finetune_adamw.py']
 
-total_batch_size = 256  # per-GPU batch x GPUs x gradient accumulation
-optim_wrapper = dict(optimizer=dict(lr=1e-3))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=1,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=9, eta_min=1e-6, by_epoch=True, begin=1,
-         end=10, convert_to_iter_based=True),
-]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=10, val_interval=1)
+total_batch_size = 256
+warmup_epochs = 1
+train_cfg = dict(max_epochs=10)

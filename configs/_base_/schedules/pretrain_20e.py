@@ -1,5 +1,7 @@
 # Pre-training schedule (Table 9): AdamW (0.9, 0.95), wd 1e-5, base lr 2e-4 x batch / 256,
-# 4 warm-up epochs then half-cycle cosine to 1e-6, 20 epochs, global batch 512.
+# 4 warm-up epochs then half-cycle cosine to 1e-6, 20 epochs, global batch 512. The scheduler
+# bounds follow `warmup_epochs` and train_cfg.max_epochs (mavil/engine/schedules.py), so
+# `--cfg-options train_cfg.max_epochs=25` (Table 5c) stretches the cosine.
 total_batch_size = 512  # per-GPU batch x GPUs x gradient accumulation
 auto_scale_lr = dict(base_batch_size=256, enable=True)
 
@@ -15,10 +17,9 @@ optim_wrapper = dict(
             'bottlenecks': dict(decay_mult=0.0),
         }),
 )
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=4,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=16, eta_min=1e-6, by_epoch=True, begin=4, end=20,
-         convert_to_iter_based=True),
+warmup_epochs = 4
+param_scheduler = [  # [0, warmup_epochs) and [warmup_epochs, max_epochs): derived at build
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True, convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=20)

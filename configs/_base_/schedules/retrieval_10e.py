@@ -6,12 +6,7 @@ _base_ = ['./pretrain_20e.py']
 
 total_batch_size = 256
 optim_wrapper = dict(optimizer=dict(lr=1e-4))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=1,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=9, eta_min=1e-6, by_epoch=True, begin=1, end=10,
-         convert_to_iter_based=True),
-]
+warmup_epochs = 1
 train_cfg = dict(max_epochs=10, val_interval=1)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

@@ -22,10 +22,12 @@ from .formatting import PackAVInputs
 from .loading import LoadAudioVideo
 from .video import (ClipSampler, VideoCenterCrop, VideoRandomFlip, VideoRandomResizedCrop,
                     VideoResize, resize_video)
+from .video_augment import VideoRandAugment, VideoRandomErasing
 
 __all__ = [
     'BaseTransform', 'LoadAudioVideo', 'AudioResample', 'KaldiFbank', 'AudioPadCrop',
     'AudioNormalize', 'AudioRandomRoll', 'AudioAddNoise', 'SpecAugment', 'fbank_frames',
     'AUDIOSET_MEAN', 'AUDIOSET_STD', 'ClipSampler', 'VideoRandomResizedCrop', 'VideoRandomFlip',
-    'VideoResize', 'VideoCenterCrop', 'resize_video', 'PackAVInputs'
+    'VideoResize', 'VideoCenterCrop', 'resize_video', 'VideoRandAugment', 'VideoRandomErasing',
+    'PackAVInputs'
 ]

@@ -73,6 +73,16 @@ class AVClassifier(BaseModel):
             the uni-modal features. Only with both modalities.
         loss: ``SoftBCELoss`` (multi-label or mixup) or ``SoftCrossEntropyLoss``.
         batch_augment: e.g. ``BatchMixup`` (training only), or None.
+        label_smoothing: epsilon of label smoothing on the targets, before mixup (timm's
+            ``mixup_target`` order): ``y (1 - eps) + eps / C``. 0.1 for single-label video
+            and A+V fine-tuning (MAE-ST's recipe), 0 elsewhere.
+        encoder_norm: keep the encoders' final LayerNorm before pooling. False (default) is
+            MAE's ``global_pool`` fine-tuning head, which MAViL follows ("Following MAE
+            [2] ... average-pooled top-layer outputs", Sec. 4.3) as do AudioMAE and MAE-ST:
+            MAE's ``models_vit`` deletes the encoder's ``norm`` and applies ``fc_norm``
+            after mean pooling; here each encoder's ``norm`` becomes an identity and the
+            head's LayerNorm is the ``fc_norm``. A checkpoint's ``*_encoder.norm.*`` tensors
+            are then reported as unexpected and not loaded, as in MAE.
         ft_masking: per modality ``dict(mode=..., ratio=...)`` (see ``FinetuneMasking``);
             None or ratio 0 disables it.
         checkpoint_ignore_keys: regexes of checkpoint keys never loaded (e.g. ``'^head\\.'``
@@ -90,6 +100,8 @@ class AVClassifier(BaseModel):
                  fusion: Optional[ComponentCfg] = None,
                  loss: ComponentCfg = dict(type='SoftBCELoss'),
                  batch_augment: Optional[ComponentCfg] = None,
+                 label_smoothing: float = 0.0,
+                 encoder_norm: bool = False,
                  ft_masking: Optional[dict] = DEFAULT_FT_MASKING,
                  checkpoint_ignore_keys: Sequence[str] = (),
                  data_preprocessor: Optional[ComponentCfg] = dict(type='AVDataPreprocessor'),
@@ -113,6 +125,14 @@ class AVClassifier(BaseModel):
         if fusion is not None and len(modalities) != 2:
             raise ValueError('fusion needs both modalities; set fusion=None')
         self.av_fusion = build_fusion(fusion, self.encoders) if fusion is not None else None
+        self.encoder_norm = encoder_norm
+        if not encoder_norm:  # MAE's global pool: fc_norm (the head's norm) replaces it
+            for encoder in (self.audio_encoder, self.video_encoder):
+                if encoder is not None:
+                    encoder.norm = nn.Identity()
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f'label_smoothing must be in [0, 1), got {label_smoothing}')
+        self.label_smoothing = label_smoothing
         self.head = self._build_head(head)
         self.loss_module = build_component(MODELS, loss)
         if getattr(self.loss_module, 'score_activation', None) not in ('sigmoid', 'softmax'):
@@ -231,6 +251,8 @@ class AVClassifier(BaseModel):
              data_samples: list[AVDataSample]) -> dict[str, torch.Tensor]:
         targets = labels_to_targets(data_samples, self.num_classes,
                                     next(iter(inputs.values())).device)
+        if self.label_smoothing > 0:
+            targets = targets * (1 - self.label_smoothing) + self.label_smoothing / self.num_classes
         inputs = {m: inputs[m] for m in self.modalities}
         if self.batch_augment is not None:
             inputs, targets = self.batch_augment(inputs, targets)

@@ -1,0 +1,59 @@
+"""Fine-tuning recipe details (App. B.3 / the MAE-AudioMAE pipeline it cites): MAE's
+global-pool head (fc_norm instead of the encoder's final norm), label smoothing before mixup,
+and mixup commuting with AudioNormalize (so the batch mixup acts in AudioMAE's domain)."""
+import torch
+import torch.nn.functional as F
+
+from mavil.datasets.transforms import AudioNormalize
+from mavil.models.mixup import BatchMixup
+from .test_models import batch, samples
+from .test_pretrained import classifier
+
+
+def test_head_pools_blocks_output_then_fc_norm():
+    """MAE models_vit(global_pool=True): mean of the last block's patch tokens (no encoder
+    norm) -> fc_norm -> linear; computed here by hand from the encoder's parts."""
+    torch.manual_seed(0)
+    model = classifier(('audio', )).eval()
+    enc, head = model.audio_encoder, model.head
+    assert isinstance(enc.norm, torch.nn.Identity)
+    x = batch()['audio']
+    with torch.no_grad():
+        tokens = enc.patch_embed(x) + enc.pos_embed[:, 1:]
+        seq = torch.cat([(enc.cls_token + enc.pos_embed[:, :1]).expand(3, -1, -1), tokens], 1)
+        for block in enc.blocks:
+            seq = block(seq)
+        pooled = seq[:, 1:].mean(dim=1)
+        expected = head.fc(F.layer_norm(pooled, (pooled.shape[-1], ), head.norm.weight,
+                                        head.norm.bias, eps=1e-6))
+        torch.testing.assert_close(model({'audio': x}, mode='tensor'), expected)
+    kept = classifier(('audio', ), encoder_norm=True)
+    assert isinstance(kept.audio_encoder.norm, torch.nn.LayerNorm)
+
+
+def test_label_smoothing_before_the_loss():
+    torch.manual_seed(0)
+    model = classifier(('audio', ), label_smoothing=0.1)
+    inputs = batch(n=2)
+    labels = samples([[0], [3]])
+    torch.manual_seed(1)
+    loss = model.loss(dict(inputs), labels)['loss_cls']
+    targets = torch.full((2, 5), 0.1 / 5)
+    targets[0, 0] += 0.9
+    targets[1, 3] += 0.9
+    torch.manual_seed(1)  # the same fine-tuning masks
+    logits = model.head(model.extract_feat({'audio': inputs['audio']}, masked=True))
+    torch.testing.assert_close(loss, F.binary_cross_entropy_with_logits(logits, targets))
+
+
+def test_batch_mixup_commutes_with_audio_normalisation():
+    """Mixing normalised fbanks = normalising the mixed log-mel fbanks (affine map)."""
+    torch.manual_seed(0)
+    norm = AudioNormalize(mean=-4.268, std=4.569)
+    logmel = torch.randn(4, 1, 16, 8) * 3 - 4
+    targets = torch.eye(4)
+    torch.manual_seed(2)
+    mixed_after, _ = BatchMixup(alpha=0.5)({'audio': norm({'audio': logmel})['audio']}, targets)
+    torch.manual_seed(2)
+    mixed_before, _ = BatchMixup(alpha=0.5)({'audio': logmel}, targets)
+    torch.testing.assert_close(mixed_after['audio'], norm({'audio': mixed_before['audio']})['audio'])
