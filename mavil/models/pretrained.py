@@ -283,6 +283,9 @@ IMAGE_CHECKPOINT_SOURCES = {
     ('https://dl.fbaipublicfiles.com/mae/pretrain/mae_pretrain_vit_base.pth',
      'the official MAE release (github.com/facebookresearch/mae): ImageNet-1K self-supervised '
      'ViT-B, "IN-SSL", the paper\'s default'),
+    'mae_pretrain_vit_large.pth':
+    ('https://dl.fbaipublicfiles.com/mae/pretrain/mae_pretrain_vit_large.pth',
+     'the official MAE release: ImageNet-1K self-supervised ViT-L (IN-SSL, Table 5d / 14)'),
     'deit_base_patch16_224-b5f2ef4d.pth':
     ('https://dl.fbaipublicfiles.com/deit/deit_base_patch16_224-b5f2ef4d.pth',
      'DeiT-B (github.com/facebookresearch/deit, timm deit_base_patch16_224): ImageNet-1K '

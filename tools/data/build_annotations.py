@@ -6,6 +6,7 @@
         [--format csv|audioset] [--filename-template '{ytid}.mp4']
         [--workers N] [--backend pyav|decord] [--min-duration 1.0] [--check-decode]
         [--modalities audio video] [--extensions .mp4 .mkv .webm .avi]
+        [--subset N [--seed S]]
 
 Every .mp4/.mkv/.webm/.avi file under VIDEO_DIR (recursively) is checked in parallel:
 
@@ -34,6 +35,11 @@ Usable files are written, sorted, to ``--out``:
   ``ann_format='audioset'`` (configs/_base_/datasets/audioset_pretrain.py). File names must
   follow ``--filename-template``; start/end come from an AudioSet ``--labels`` file.
 
+``--subset N --seed S`` keeps N of the usable clips, drawn uniformly without replacement
+with ``random.Random(S)`` (same files and seed, same subset), e.g. the 200K / 1M subsets of
+AS-2M's pre-training data in Table 5a (configs/mavil/ablations/data_200k.py, data_1m.py).
+Fewer usable clips than N is an error.
+
 Every unusable file is listed with its reason on stdout (up to ``--max-print``) and all of
 them in ``<out>.errors.csv`` (``filename,error,reason``).
 
@@ -53,6 +59,7 @@ import argparse
 import csv
 import os
 import os.path as osp
+import random
 import sys
 import time
 from collections import Counter
@@ -283,6 +290,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='streams every file must have')
     p.add_argument('--extensions', nargs='+', default=list(VIDEO_EXTENSIONS))
     p.add_argument('--errors', help='where to list unusable files (default <out>.errors.csv)')
+    p.add_argument('--subset', type=int, metavar='N',
+                   help='keep N usable clips drawn at random (--seed), e.g. Table 5a subsets')
+    p.add_argument('--seed', type=int, default=0, help='seed of the --subset draw')
     p.add_argument('--max-print', type=int, default=100,
                    help='unusable files printed on stdout (all are in the errors file)')
     return p.parse_args(argv)
@@ -348,6 +358,13 @@ def main(argv=None) -> int:
             records.append(dict(pending[result['filename']], duration=result['duration']))
     records.sort(key=lambda r: r['filename'])
     errors.sort(key=lambda e: e['filename'])
+    usable = len(records)
+    if args.subset is not None:
+        if not 0 < args.subset <= usable:
+            raise SystemExit(f'--subset {args.subset}: {usable} usable clips under '
+                             f'{args.video_dir}; choose 1 <= N <= {usable}')
+        records = sorted(random.Random(args.seed).sample(records, args.subset),
+                         key=lambda r: r['filename'])
     for r in records:
         r.setdefault('start', '0.000')
         r.setdefault('end', f'{r["duration"]:.3f}')
@@ -363,7 +380,10 @@ def main(argv=None) -> int:
           'worker(s)')
     if other_split:
         print(f'{other_split} files belong to another split than {args.split!r}: left out')
-    print(f'usable: {len(records)} -> {args.out}')
+    if args.subset is not None:
+        print(f'usable: {usable}; subset of {len(records)} (seed {args.seed}) -> {args.out}')
+    else:
+        print(f'usable: {len(records)} -> {args.out}')
     print(f'unusable: {len(errors)} -> {errors_path}')
     for kind, count in Counter(e['error'] for e in errors).most_common():
         print(f'  {count:6d}  {kind}')
