@@ -78,6 +78,13 @@ def convert(args):
             video_grid=getattr(probe.video_encoder, 'grid_size', (4, 14, 14)))
     cfg.merge_from_dict(_applicable(conv.cfg_options, cfg))
     model = build_component(MODELS, cfg.model)
+    own = model.state_dict()
+    dropped = [k for k in conv.state if k not in own and k.split('.')[1] == 'norm'
+               and k.split('.')[0] in ('audio_encoder', 'video_encoder')]
+    if dropped:  # MAE fine-tuning: a classifier's head norm replaces the encoder's final norm
+        conv.notes.append(f'encoder final norm not used by this model (encoder_norm=False): '
+                          f'dropped {dropped}')
+        conv.state = {k: v for k, v in conv.state.items() if k not in dropped}
     load_converted(model, conv.state)
     model.cfg = cfg
     return model.eval(), conv

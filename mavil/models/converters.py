@@ -108,8 +108,9 @@ def convert_audiomae(state: Mapping[str, torch.Tensor], *,
     conv = Conversion()
     fine_tuned = 'head.weight' in state
     body = {k: v for k, v in state.items() if k not in ('pos_embed', )}
-    rules = [('patch_embed.', 'audio_encoder.patch_embed.'), ('cls_token', 'audio_encoder.cls_token'),
-             ('blocks.', 'audio_encoder.blocks.'), ('norm.', 'audio_encoder.norm.'),
+    rules = [('patch_embed.', 'audio_encoder.patch_embed.'),
+             ('cls_token', 'audio_encoder.cls_token'), ('blocks.', 'audio_encoder.blocks.'),
+             ('norm.', 'audio_encoder.norm.'),
              ('fc_norm.', 'head.norm.'), ('head.', 'head.fc.')]
     _rename(body, rules, conv)
     if 'pos_embed' in state:

@@ -68,8 +68,8 @@ def test_walkthrough(tmp_path, capsys):
     for i in range(4):
         write_clip(raw / f'clip_{i}.mp4', i, seconds=1.5)
     # 1. re-encode (here: 64-pixel longer side, to keep it quick)
-    run_tool(capsys, 'tools/data/preprocess.py', str(raw), str(root / 'videos'), '--workers', '1',
-             '--size', '64')
+    run_tool(capsys, 'tools/data/preprocess.py', str(raw), str(root / 'videos'),
+             '--workers', '1', '--size', '64')
     # 2. annotations of the usable clips (no labels needed for pre-training)
     run_tool(capsys, 'tools/data/build_annotations.py', str(root / 'videos'), '--out',
              str(root / 'train.csv'), '--allow-unlabeled', '--workers', '1',
@@ -77,8 +77,9 @@ def test_walkthrough(tmp_path, capsys):
     # 3. fbank statistics, read with the config's own pipeline (placeholder stats first)
     config = tmp_path / 'myvideos_stage1.py'
     config.write_text(CONFIG.format(repo=REPO, root=tmp_path, mean=0.0, std=1.0))
-    stats = json.loads(run_tool(capsys, 'tools/data/compute_audio_stats.py', str(config), '--workers',
-                                '1', '--json').strip().splitlines()[-1])
+    printed = run_tool(capsys, 'tools/data/compute_audio_stats.py', str(config), '--workers',
+                       '1', '--json')
+    stats = json.loads(printed.strip().splitlines()[-1])
     assert stats['num_clips'] == 4 and np.isfinite(stats['mean'])
     config.write_text(CONFIG.format(repo=REPO, root=tmp_path, mean=round(stats['mean'], 3),
                                     std=round(stats['std'], 3)))

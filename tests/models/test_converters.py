@@ -71,11 +71,13 @@ def timm_blocks(prefix, depth, dim=D):
         out.update({p + 'norm1.weight': 1 + rand(dim), p + 'norm1.bias': rand(dim),
                     p + 'attn.qkv.weight': rand(3 * dim, dim, scale=0.2),
                     p + 'attn.qkv.bias': rand(3 * dim),
-                    p + 'attn.proj.weight': rand(dim, dim, scale=0.2), p + 'attn.proj.bias': rand(dim),
+                    p + 'attn.proj.weight': rand(dim, dim, scale=0.2),
+                    p + 'attn.proj.bias': rand(dim),
                     p + 'norm2.weight': 1 + rand(dim), p + 'norm2.bias': rand(dim),
                     p + 'mlp.fc1.weight': rand(4 * dim, dim, scale=0.2),
                     p + 'mlp.fc1.bias': rand(4 * dim),
-                    p + 'mlp.fc2.weight': rand(dim, 4 * dim, scale=0.2), p + 'mlp.fc2.bias': rand(dim)})
+                    p + 'mlp.fc2.weight': rand(dim, 4 * dim, scale=0.2),
+                    p + 'mlp.fc2.bias': rand(dim)})
     return out
 
 
@@ -162,17 +164,7 @@ def test_pos_table_matching_nothing_is_refused():
         detect_pos_layout(torch.randn(1, 33, D), (8, 4), ('mae', 'audiomae'), source='x')
 
 
-def _needs_encoder_norm_option():
-    import inspect
-
-    from mavil.models.algorithms.av_classifier import AVClassifier
-    if 'encoder_norm' not in inspect.signature(AVClassifier.__init__).parameters:
-        # the MAE global-pool head option (issue 10) is what fine-tuned imports need
-        pytest.skip('AVClassifier has no encoder_norm option yet (MAE global-pool head)')
-
-
 def test_audiomae_finetuned_into_classifier():
-    _needs_encoder_norm_option()
     torch.manual_seed(1)
     state = {**audio_stem(), **timm_blocks('blocks.', DEPTH), 'pos_embed': audiomae_pos(),
              'fc_norm.weight': 1 + rand(D), 'fc_norm.bias': rand(D),
@@ -207,7 +199,6 @@ def avsuperb_state(fusion_depth=3):
 
 
 def test_avsuperb_mavil_av_fusion_into_classifier(tmp_path):
-    _needs_encoder_norm_option()
     torch.manual_seed(2)
     state = avsuperb_state(fusion_depth=3)
     conv = convert_avsuperb_mavil(state, audio_grid=(8, 4), video_grid=(2, 4, 4))
@@ -245,7 +236,6 @@ def test_avsuperb_mavil_av_fusion_into_classifier(tmp_path):
 
 
 def test_avsuperb_per_modality_heads():
-    _needs_encoder_norm_option()
     torch.manual_seed(3)
     state = avsuperb_state(fusion_depth=0)
     with pytest.raises(ValueError, match='no A\\+V fusion'):
@@ -294,6 +284,12 @@ def test_convert_tool_audiomae_and_export(tmp_path):
     partial = init_model(None, str(enc))  # decoders keep their init; encoders must match
     for k, v in partial.audio_encoder.state_dict().items():
         torch.testing.assert_close(v, model.audio_encoder.state_dict()[k])
+    # pre-trained encoder into a classifier: its final norm gives way to the head's fc_norm
+    clf, conv = main(['audiomae', str(src), str(FIX / 'tiny_ft_audio.py'), '--out',
+                      str(tmp_path / 'clf.pth')])
+    assert any('dropped' in n for n in conv.notes)
+    torch.testing.assert_close(clf.audio_encoder.blocks[1].mlp.fc1.weight,
+                               state['blocks.1.mlp.fc1.weight'])
 
 
 def test_convert_tool_image_vit_into_video_encoder(tmp_path):
