@@ -32,13 +32,12 @@ import os.path as osp
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from typing import Optional
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)  # run from a checkout
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mavil.apis.stages import Stage, plan_stages  # noqa: E402
 
 TRAIN_TOOL = osp.join(ROOT, 'tools', 'train.py')
 DIST_TOOL = osp.join(ROOT, 'tools', 'dist_train.sh')
@@ -46,27 +45,6 @@ DIST_TOOL = osp.join(ROOT, 'tools', 'dist_train.sh')
 
 def log(msg: str) -> None:
     print(f'[pipeline] {msg}', flush=True)
-
-
-@dataclass
-class Stage:
-    name: str  # stage1 | stage2_iter{k}
-    config: str  # the config file given to tools/train.py
-    work_dir: str
-    final_ckpt: str  # absolute path of the final checkpoint
-    cfg_options: list[str]  # raw k=v strings passed to tools/train.py (teacher excluded)
-    teacher: Optional['Stage'] = None  # the stage whose final model teaches this one
-
-    def teacher_options(self) -> list[str]:
-        if self.teacher is None:
-            return []
-        return [f'model.target.teacher_config={teacher_config_of(self.teacher)}',
-                f'model.target.teacher_ckpt={self.teacher.final_ckpt}']
-
-    def summary(self) -> dict:
-        return dict(name=self.name, config=self.config, work_dir=self.work_dir,
-                    final_ckpt=self.final_ckpt,
-                    teacher_ckpt=self.teacher.final_ckpt if self.teacher else None)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -96,89 +74,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def default_stage2_configs(stage1_config: str) -> list[str]:
-    folder = osp.dirname(stage1_config)
-    found, k = [], 1
-    while osp.isfile(osp.join(folder, f'stage2_iter{k}.py')):
-        found.append(osp.join(folder, f'stage2_iter{k}.py'))
-        k += 1
-    return found
-
-
-def load_config(path: str, cfg_options: list[str]) -> Config:
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        parsed = argparse.ArgumentParser()
-        parsed.add_argument('--o', nargs='+', action=DictAction, default={})
-        cfg.merge_from_dict(parsed.parse_args(['--o', *cfg_options]).o)
-    return cfg
-
-
-def final_checkpoint_name(cfg: Config, where: str) -> str:
-    """The file name the CheckpointHook gives the last step of ``cfg``'s training schedule."""
-    hook = (cfg.get('default_hooks') or {}).get('checkpoint')
-    if not hook:
-        raise ValueError(f'{where}: no default_hooks.checkpoint, so no final checkpoint')
-    if hook.get('out_dir'):
-        raise ValueError(f'{where}: default_hooks.checkpoint.out_dir is not supported here; '
-                         'checkpoints must go to the stage work dir')
-    train_cfg = cfg.get('train_cfg') or {}
-    by_epoch = hook.get('by_epoch', True)
-    if by_epoch and 'max_epochs' in train_cfg:
-        step = train_cfg['max_epochs']
-    elif not by_epoch and 'max_iters' in train_cfg:
-        step = train_cfg['max_iters']
-    else:
-        raise ValueError(
-            f'{where}: cannot tell the final checkpoint name from train_cfg={dict(train_cfg)} '
-            f'and checkpoint by_epoch={by_epoch}; use max_epochs with by_epoch=True or '
-            'max_iters with by_epoch=False')
-    interval = hook.get('interval', -1)
-    if hook.get('save_last', True) is False and (interval <= 0 or step % interval != 0):
-        raise ValueError(f'{where}: default_hooks.checkpoint.save_last=False skips the final '
-                         f'checkpoint ({step} is not a multiple of the interval) that the next '
-                         'stage needs; set save_last=True')
-    tmpl = hook.get('filename_tmpl') or ('epoch_{}.pth' if by_epoch else 'iter_{}.pth')
-    return tmpl.format(step)
-
-
 def plan(args: argparse.Namespace) -> list[Stage]:
-    stage2 = args.stage2_configs or default_stage2_configs(args.config)
-    if args.iters > 0 and not stage2:
-        raise SystemExit(f'no stage-2 config: none of {osp.dirname(args.config)}/stage2_iter*.py '
-                         'exists; pass --stage2-configs')
-    work_root = osp.abspath(args.work_root)
-    stages: list[Stage] = []
-    configs = [('stage1', args.config, list(args.cfg_options))] + [
-        (f'stage2_iter{k}', stage2[min(k, len(stage2)) - 1],
-         list(args.cfg_options) + list(args.stage2_cfg_options))
-        for k in range(1, args.iters + 1)]
-    for name, config, options in configs:
-        if not osp.isfile(config):
-            raise SystemExit(f'{name}: config not found: {config}')
-        work_dir = osp.join(work_root, name)
-        final = final_checkpoint_name(load_config(config, options), f'{name} ({config})')
-        teacher = stages[-1] if stages else None  # the previous stage's final model
-        stages.append(Stage(name, config, work_dir, osp.join(work_dir, final), options, teacher))
-    return stages
-
-
-def teacher_config_of(stage: Stage) -> str:
-    """The config ``stage`` was trained with: MMEngine's dump in its work dir (with every
-    --cfg-options applied). Before that stage has run (dry run), its source config."""
-    dumped = osp.join(stage.work_dir, osp.basename(stage.config))
-    return dumped if osp.isfile(dumped) else osp.abspath(stage.config)
-
-
-def latest_checkpoint(stage: Stage) -> Optional[str]:
-    """The newest checkpoint of an unfinished stage, or None. By modification time rather than
-    MMEngine's ``last_checkpoint`` file, which a kill right after a save may not have updated.
-    Checkpoints are renamed into place once complete, so a ``.pth`` file is a whole one."""
-    if not osp.isdir(stage.work_dir):
-        return None
-    found = [osp.join(stage.work_dir, f) for f in os.listdir(stage.work_dir)
-             if f.endswith('.pth')]
-    return max(found, key=osp.getmtime) if found else None
+    try:
+        return plan_stages(args.config, args.iters, args.work_root,
+                           stage2_configs=args.stage2_configs, cfg_options=args.cfg_options,
+                           stage2_cfg_options=args.stage2_cfg_options)
+    except FileNotFoundError as err:
+        raise SystemExit(str(err)) from err
 
 
 def command(stage: Stage, args: argparse.Namespace, resume: Optional[str]) -> list[str]:
@@ -187,7 +89,7 @@ def command(stage: Stage, args: argparse.Namespace, resume: Optional[str]) -> li
         extra += ['--resume', resume]
     if args.amp:
         extra.append('--amp')
-    options = stage.cfg_options + stage.teacher_options()
+    options = stage.cfg_options + [f'{k}={v}' for k, v in stage.teacher_options().items()]
     if options:
         extra += ['--cfg-options', *options]
     if args.gpus > 1:
@@ -205,7 +107,7 @@ def write_state(work_root: str, stages: list[Stage], status: dict[str, str]) -> 
 
 
 def run_stage(stage: Stage, args: argparse.Namespace) -> None:
-    resume = latest_checkpoint(stage)
+    resume = stage.latest_checkpoint()
     cmd = command(stage, args, resume)
     log(f'{stage.name}: resuming from {resume}' if resume else
         f'{stage.name}: training in {stage.work_dir}')

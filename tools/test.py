@@ -15,7 +15,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
 
-from mavil.apis.cli import add_runner_args, build_runner, load_config  # noqa: E402
+from mavil.apis.cli import add_runner_args, config_from_args  # noqa: E402
+from mavil.apis.stages import build_runner  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -31,7 +32,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def build_config(args: argparse.Namespace):
-    cfg = load_config(args)
+    cfg = config_from_args(args)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
     cfg.load_from, cfg.resume = args.checkpoint, False

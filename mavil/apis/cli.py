@@ -4,9 +4,8 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
-from mavil.registry import RUNNERS
+from .inference import load_config
 
 
 def add_runner_args(parser: argparse.ArgumentParser) -> None:
@@ -21,11 +20,10 @@ def add_runner_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
-def load_config(args: argparse.Namespace) -> Config:
+def config_from_args(args: argparse.Namespace) -> Config:
     """Config file + --cfg-options, launcher, default work dir work_dirs/<config name>."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    cfg = Config.fromfile(args.config)
-    cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
@@ -34,8 +32,3 @@ def load_config(args: argparse.Namespace) -> Config:
     if args.unsafe_load:
         cfg.unsafe_load = True
     return cfg
-
-
-def build_runner(cfg: Config) -> Runner:
-    """The config's ``runner_type`` (MAViLRunner in our runtime) or MMEngine's Runner."""
-    return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)

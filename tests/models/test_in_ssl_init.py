@@ -123,7 +123,7 @@ def test_missing_mae_checkpoint_fails_before_training(tmp_path, monkeypatch):
 def test_runner_checks_init_files_before_building_data(tmp_path, monkeypatch):
     """tools/train.py path: MAViLRunner.train() fails on the missing file first (the dataset
     of stage1.py does not exist here, so reaching the data loader would fail differently)."""
-    from mavil.apis.cli import build_runner
+    from mavil.apis.stages import build_runner
     monkeypatch.chdir(tmp_path)
     cfg = tiny_video_cfg('stage1.py', 'checkpoints/mae_pretrain_vit_base.pth')
     cfg.work_dir = str(tmp_path / 'work')

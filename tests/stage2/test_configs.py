@@ -7,6 +7,7 @@ import sys
 import pytest
 from mmengine.config import Config
 
+from mavil.apis.stages import final_checkpoint_name
 from .conftest import REPO
 
 CONFIGS = REPO / 'configs' / 'mavil'
@@ -54,9 +55,8 @@ def test_later_iterations_differ_only_in_the_teacher(k):
 
 @pytest.mark.parametrize('k,prev', [(1, 'stage1'), (2, 'stage2_iter1'), (3, 'stage2_iter2')])
 def test_default_teacher_is_previous_stages_final_checkpoint(k, prev):
-    pipeline = load_tool('pretrain_pipeline')
     target = cfg(f'stage2_iter{k}').model.target
-    final = pipeline.final_checkpoint_name(cfg(prev), prev)
+    final = final_checkpoint_name(cfg(prev), prev)
     assert target.teacher_config == f'configs/mavil/{prev}.py'
     # tools/train.py's default work dir is work_dirs/<config name>
     assert target.teacher_ckpt == f'work_dirs/{prev}/{final}' == f'work_dirs/{prev}/epoch_20.pth'

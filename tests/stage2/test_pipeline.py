@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from mavil.apis.stages import final_checkpoint_name
 from mavil.checkpoint_io import load_checkpoint_file
 from .conftest import REPO, TINY_STAGE1, TINY_STAGE2
 from .test_configs import load_tool
@@ -94,17 +95,16 @@ def test_plan_for_the_paper_configs(tmp_path, capsys):
 
 
 def test_final_checkpoint_name_rules(stage1_cfg):
-    pipeline = load_tool('pretrain_pipeline')
-    assert pipeline.final_checkpoint_name(stage1_cfg, 'tiny') == 'iter_30.pth'
+    assert final_checkpoint_name(stage1_cfg, 'tiny') == 'iter_30.pth'
     epoch_cfg = stage1_cfg.copy()
     epoch_cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=7)
     epoch_cfg.default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1))
-    assert pipeline.final_checkpoint_name(epoch_cfg, 'e') == 'epoch_7.pth'
+    assert final_checkpoint_name(epoch_cfg, 'e') == 'epoch_7.pth'
     epoch_cfg.default_hooks.checkpoint.by_epoch = False  # iteration count unknown up front
     with pytest.raises(ValueError, match='cannot tell the final checkpoint name'):
-        pipeline.final_checkpoint_name(epoch_cfg, 'e')
+        final_checkpoint_name(epoch_cfg, 'e')
     epoch_cfg.default_hooks.checkpoint.update(by_epoch=True, save_last=False)
-    assert pipeline.final_checkpoint_name(epoch_cfg, 'e') == 'epoch_7.pth'  # interval 1
+    assert final_checkpoint_name(epoch_cfg, 'e') == 'epoch_7.pth'  # interval 1
     epoch_cfg.default_hooks.checkpoint.interval = 2
     with pytest.raises(ValueError, match='save_last=False skips the final checkpoint'):
-        pipeline.final_checkpoint_name(epoch_cfg, 'e')
+        final_checkpoint_name(epoch_cfg, 'e')

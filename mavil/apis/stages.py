@@ -1,0 +1,171 @@
+"""Chaining the pre-training stages (Sec. 3.3, Fig. 2): stage 1 on raw targets, then stage-2
+iterations, each taught by the final model of the stage before.
+
+One plan for every driver: ``tools/pretrain_pipeline.py`` runs each stage as a
+``tools/train.py`` process (resumable), the demo runs them in-process. A stage's teacher is
+given as config options (``model.target.teacher_config`` = the config the previous stage was
+trained with, as MMEngine dumped it in its work dir; ``model.target.teacher_ckpt`` = its final
+checkpoint), so no config file is edited.
+"""
+import argparse
+import os
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+from mavil.registry import RUNNERS
+from .inference import load_config
+
+
+def build_runner(cfg: Config) -> Runner:
+    """The config's ``runner_type`` (``MAViLRunner`` in our runtime) or MMEngine's Runner."""
+    import mavil.engine  # noqa: F401  (registers MAViLRunner, hooks, optim wrappers)
+    return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+
+
+def parse_cfg_options(options: Sequence[str]) -> dict:
+    """``['a.b=1', 'c=[1,2]']`` -> ``{'a.b': 1, 'c': [1, 2]}``, as ``--cfg-options`` parses."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--o', nargs='+', action=DictAction, default={})
+    return parser.parse_args(['--o', *options]).o if options else {}
+
+
+def final_checkpoint_name(cfg: Config, where: str) -> str:
+    """The file name the CheckpointHook gives the last step of ``cfg``'s training schedule."""
+    hook = (cfg.get('default_hooks') or {}).get('checkpoint')
+    if not hook:
+        raise ValueError(f'{where}: no default_hooks.checkpoint, so no final checkpoint')
+    if hook.get('out_dir'):
+        raise ValueError(f'{where}: default_hooks.checkpoint.out_dir is not supported here; '
+                         'checkpoints must go to the stage work dir')
+    train_cfg = cfg.get('train_cfg') or {}
+    by_epoch = hook.get('by_epoch', True)
+    if by_epoch and 'max_epochs' in train_cfg:
+        step = train_cfg['max_epochs']
+    elif not by_epoch and 'max_iters' in train_cfg:
+        step = train_cfg['max_iters']
+    else:
+        raise ValueError(
+            f'{where}: cannot tell the final checkpoint name from train_cfg={dict(train_cfg)} '
+            f'and checkpoint by_epoch={by_epoch}; use max_epochs with by_epoch=True or '
+            'max_iters with by_epoch=False')
+    interval = hook.get('interval', -1)
+    if hook.get('save_last', True) is False and (interval <= 0 or step % interval != 0):
+        raise ValueError(f'{where}: default_hooks.checkpoint.save_last=False skips the final '
+                         f'checkpoint ({step} is not a multiple of the interval) that the next '
+                         'stage needs; set save_last=True')
+    tmpl = hook.get('filename_tmpl') or ('epoch_{}.pth' if by_epoch else 'iter_{}.pth')
+    return tmpl.format(step)
+
+
+def trained_config(work_dir: str, config: str) -> str:
+    """The config a stage was trained with: MMEngine's dump in its work dir (every option
+    applied). Before the stage has run (a dry run), the source config."""
+    dumped = osp.join(work_dir, osp.basename(config))
+    return dumped if osp.isfile(dumped) else osp.abspath(config)
+
+
+def teacher_options(teacher_config: str, teacher_ckpt: str) -> dict:
+    """Config options that make a stage-2 config learn from this teacher."""
+    return {'model.target.teacher_config': teacher_config,
+            'model.target.teacher_ckpt': teacher_ckpt}
+
+
+@dataclass
+class Stage:
+    """One training run of the chain.
+
+    Attributes:
+        name: 'stage1' or 'stage2_iter{k}'.
+        config: the config file it trains.
+        work_dir: its checkpoints and logs.
+        final_ckpt: absolute path of its final checkpoint (its presence = the stage is done).
+        cfg_options: ``KEY=VALUE`` overrides (``--cfg-options`` form), teacher excluded.
+        teacher: the stage whose final model teaches this one (None for stage 1).
+    """
+    name: str
+    config: str
+    work_dir: str
+    final_ckpt: str
+    cfg_options: list[str] = field(default_factory=list)
+    teacher: Optional['Stage'] = None
+
+    def teacher_options(self) -> dict:
+        if self.teacher is None:
+            return {}
+        return teacher_options(trained_config(self.teacher.work_dir, self.teacher.config),
+                               self.teacher.final_ckpt)
+
+    def load_config(self, extra: Optional[dict] = None) -> Config:
+        """The stage's Config: its file, its options, its teacher, then ``extra``."""
+        options = dict(parse_cfg_options(self.cfg_options), **self.teacher_options())
+        cfg = load_config(self.config, dict(options, **(extra or {})))
+        cfg.work_dir = self.work_dir
+        return cfg
+
+    def latest_checkpoint(self) -> Optional[str]:
+        """The newest checkpoint of its work dir (None: nothing to resume). By modification
+        time rather than MMEngine's ``last_checkpoint`` file, which a kill right after a save
+        may not have updated; checkpoints are renamed into place once complete."""
+        if not osp.isdir(self.work_dir):
+            return None
+        found = [osp.join(self.work_dir, f) for f in os.listdir(self.work_dir)
+                 if f.endswith('.pth')]
+        return max(found, key=osp.getmtime) if found else None
+
+    def summary(self) -> dict:
+        return dict(name=self.name, config=self.config, work_dir=self.work_dir,
+                    final_ckpt=self.final_ckpt,
+                    teacher_ckpt=self.teacher.final_ckpt if self.teacher else None)
+
+
+def default_stage2_configs(stage1_config: str) -> list[str]:
+    """``stage2_iter1.py``, ``stage2_iter2.py`` ... next to the stage-1 config (those that
+    exist, in order)."""
+    folder = osp.dirname(stage1_config)
+    found, k = [], 1
+    while osp.isfile(osp.join(folder, f'stage2_iter{k}.py')):
+        found.append(osp.join(folder, f'stage2_iter{k}.py'))
+        k += 1
+    return found
+
+
+def plan_stages(stage1_config: str,
+                iters: int,
+                work_root: str,
+                *,
+                stage2_configs: Optional[Sequence[str]] = None,
+                cfg_options: Sequence[str] = (),
+                stage2_cfg_options: Sequence[str] = ()) -> list[Stage]:
+    """Stage 1 and ``iters`` stage-2 iterations under ``work_root/<stage name>``.
+
+    Args:
+        stage1_config: the stage-1 config file.
+        iters: number of stage-2 iterations (paper: 3).
+        work_root: parent of the stage work dirs.
+        stage2_configs: config of each iteration; the last is reused past its end (the
+            teacher is overridden anyway). Default: :func:`default_stage2_configs`.
+        cfg_options: ``KEY=VALUE`` overrides of every stage.
+        stage2_cfg_options: overrides of the stage-2 iterations only.
+    """
+    stage2 = list(stage2_configs or default_stage2_configs(stage1_config))
+    if iters > 0 and not stage2:
+        raise FileNotFoundError(f'no stage-2 config: none of {osp.dirname(stage1_config)}/'
+                                'stage2_iter*.py exists; give the stage-2 configs')
+    work_root = osp.abspath(work_root)
+    runs = [('stage1', stage1_config, list(cfg_options))] + [
+        (f'stage2_iter{k}', stage2[min(k, len(stage2)) - 1],
+         list(cfg_options) + list(stage2_cfg_options)) for k in range(1, iters + 1)]
+    stages: list[Stage] = []
+    for name, config, options in runs:
+        if not osp.isfile(config):
+            raise FileNotFoundError(f'{name}: config not found: {config}')
+        work_dir = osp.join(work_root, name)
+        cfg = load_config(config, parse_cfg_options(options))
+        final = osp.join(work_dir, final_checkpoint_name(cfg, f'{name} ({config})'))
+        teacher = stages[-1] if stages else None  # the previous stage's final model
+        stages.append(Stage(name, config, work_dir, final, options, teacher))
+    return stages
