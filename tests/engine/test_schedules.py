@@ -47,7 +47,7 @@ def test_iteration_schedules_are_left_alone(tiny_config):
 
 
 def test_runner_resolves_the_schedule(tiny_config, tmp_path):
-    from mavil.apis.cli import build_runner
+    from mavil.apis.stages import build_runner
     cfg = Config.fromfile(tiny_config)
     cfg.merge_from_dict({
         'warmup_epochs': 1,
