@@ -89,7 +89,7 @@ def command(stage: Stage, args: argparse.Namespace, resume: Optional[str]) -> li
         extra += ['--resume', resume]
     if args.amp:
         extra.append('--amp')
-    options = stage.cfg_options + [f'{k}={v}' for k, v in stage.teacher_options().items()]
+    options = stage.cfg_options + stage.teacher_options()
     if options:
         extra += ['--cfg-options', *options]
     if args.gpus > 1:

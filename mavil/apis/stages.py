@@ -93,15 +93,17 @@ class Stage:
     cfg_options: list[str] = field(default_factory=list)
     teacher: Optional['Stage'] = None
 
-    def teacher_options(self) -> dict:
+    def teacher_options(self) -> list[str]:
+        """``KEY=VALUE`` options naming its teacher (none for stage 1)."""
         if self.teacher is None:
-            return {}
-        return teacher_options(trained_config(self.teacher.work_dir, self.teacher.config),
-                               self.teacher.final_ckpt)
+            return []
+        options = teacher_options(trained_config(self.teacher.work_dir, self.teacher.config),
+                                  self.teacher.final_ckpt)
+        return [f'{key}={value}' for key, value in options.items()]
 
     def load_config(self, extra: Optional[dict] = None) -> Config:
         """The stage's Config: its file, its options, its teacher, then ``extra``."""
-        options = dict(parse_cfg_options(self.cfg_options), **self.teacher_options())
+        options = parse_cfg_options(self.cfg_options + self.teacher_options())
         cfg = load_config(self.config, dict(options, **(extra or {})))
         cfg.work_dir = self.work_dir
         return cfg
