@@ -16,6 +16,12 @@ class ClsHead(BaseModule):
     near zero (trunc-normal std ``init_std``, zero bias), as in MAE fine-tuning, so the first
     predictions are uninformative whatever the pre-trained features' scale.
 
+    Chosen pooling: MAE's ``global_pool`` head, which the paper cites ("Following MAE [2], we
+    only keep the pre-trained encoders and use the average-pooled top-layer outputs", Sec. 4.3)
+    and AudioMAE / MAE-ST fine-tune with: the mean of the top block's patch tokens WITHOUT the
+    encoder's final norm (``AVClassifier(encoder_norm=False)`` removes it), then this
+    LayerNorm as ``fc_norm``. Normalising twice (encoder norm + fc_norm) is what MAE avoids.
+
     Args:
         num_classes: number of classes.
         in_dim: feature width; filled in by the classifier from its encoders.
