@@ -2,7 +2,10 @@
 whose media is unusable becomes a marker, which ``av_collate`` sets aside and
 ``SkippedSampleHook`` counts."""
 import os.path as osp
+from functools import partial
 from typing import Optional, Sequence, Union
+
+import torch
 
 from mmengine.dataset import Compose, pseudo_collate
 from torch.utils.data import Dataset
@@ -62,6 +65,10 @@ class AVDataset(Dataset):
         self.metainfo = dict(classes=self.label_map.classes)
         self.pipeline = Compose([TRANSFORMS.build(t) if isinstance(t, dict) else t
                                  for t in pipeline])
+        # a transform that mixes in another clip (WaveformMixup) gets it through
+        # results['load_partner']: the steps before it, run on a random other clip
+        self._partner_stage = next((i for i, t in enumerate(self.pipeline.transforms)
+                                    if getattr(t, 'needs_partner', False)), None)
 
     def full_init(self) -> None:
         """Nothing to do (annotations load in ``__init__``); MMEngine's dataset wrappers such
@@ -75,10 +82,29 @@ class AVDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict:
         info = self.get_data_info(index)
+        if self._partner_stage is not None:
+            info['load_partner'] = partial(self._load_partner, index)
         try:
             return self.pipeline(info)
         except MediaError as err:
             return skipped_sample(index, info['filename'], err.problem)
+
+    def _load_partner(self, index: int) -> Optional[dict]:
+        """A uniformly drawn other clip through the steps before the mixing transform;
+        None when there is no other clip or its media is unusable."""
+        if len(self) < 2:
+            return None
+        other = int(torch.randint(len(self) - 1, ()))
+        other += other >= index
+        results = self.get_data_info(other)
+        try:
+            for transform in self.pipeline.transforms[:self._partner_stage]:
+                results = transform(results)
+                if results is None:
+                    return None
+        except MediaError:
+            return None
+        return results
 
 
 @FUNCTIONS.register_module()

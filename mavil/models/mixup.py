@@ -17,10 +17,9 @@ class BatchMixup(nn.Module):
     Domain: AudioMAE's ``main_finetune_as.py`` applies timm's ``Mixup(mixup_alpha=0.5, prob=1,
     mode='batch')`` to the batch of normalised, SpecAugment-ed fbanks, which is what this does
     (the fbank arrives normalised from the pipeline; mixing commutes with the affine
-    ``AudioNormalize``, so mixing before or after it is the same). Not reproduced: the extra
-    dataset-level WAVEFORM mixup of AST / AudioMAE's ``dataset.py`` (a second clip mixed into
-    half the samples with ``lam ~ Beta(10, 10)`` before the fbank). Video is mixed as timm
-    mixes images: normalised frames.
+    ``AudioNormalize``, so mixing before or after it is the same). AudioMAE's second,
+    dataset-level mixup of WAVEFORMS is ``WaveformMixup`` in the audio-only data pipelines.
+    Video is mixed as timm mixes images: normalised frames.
 
     Args:
         alpha: Beta distribution parameter (> 0).

@@ -95,6 +95,14 @@ def test_finetune_config(path):
         rand = next(t for t in pipelines(cfg)[0] if t['type'] == 'VideoRandAugment')
         erase = next(t for t in pipelines(cfg)[0] if t['type'] == 'VideoRandomErasing')
         assert (rand['num_ops'], rand['magnitude'], erase['prob']) == (4, 7, 0.25)
+    # AudioMAE's waveform mixup (rate 0.5, Beta(10, 10)) before the fbank: audio-only, mixup sets
+    waveform_mixup = mixup and expected == ('audio', )
+    assert ('WaveformMixup' in train_types) == waveform_mixup
+    if waveform_mixup:
+        mix = next(t for t in pipelines(cfg)[0] if t['type'] == 'WaveformMixup')
+        assert (mix['prob'], mix['alpha']) == (0.5, 10.0)
+        assert train_types.index('AudioResample') < train_types.index('WaveformMixup') < \
+            train_types.index('KaldiFbank')
     if 'audio' in expected:
         assert 'AudioRandomRoll' in train_types
         assert ('AudioAddNoise' in train_types) == (dataset in ('vggsound', 'spc'))

@@ -6,7 +6,11 @@
 #   16 kHz -> 128-bin Kaldi log-mel fbank -> random roll in time (R) -> pad / crop to the
 #   input length -> SpecAugment on the LOG-MEL fbank (masked cells 0, as torchaudio's masking
 #   in AST / AudioMAE) -> (x - mean) / (2 std) -> noise at 20 dB SNR (N; VGGSound, SPC).
-#   Mixup is batch-level in the model (AVClassifier.batch_augment); see BatchMixup.
+#   Mixup (Table 9 "0.5") as AudioMAE: audio-only training mixes a second clip's WAVEFORM into
+#   half the samples (WaveformMixup, lam ~ Beta(10, 10), AST / AudioMAE dataset.py), and the
+#   model mixes every batch (BatchMixup, alpha 0.5: AudioMAE's timm Mixup on the normalised
+#   fbank). Audio+video and video training: batch mixup only (the waveform mix would pair
+#   the partner's labels with the sample's frames).
 # Video: 8 frames at 2 fps; training: random resized crop (0.08-1) + flip, and for video and
 #   A+V fine-tuning the standard video-classification augmentation of MAE-ST (the paper's
 #   [3]): RandAugment m7 n4 and random erasing 0.25 (label smoothing 0.1 is in the model).
@@ -14,9 +18,11 @@
 
 
 def _audio(train, *, mean, std, target_length=1024, time_mask=192, freq_mask=48,
-           noise=False):
-    steps = [dict(type='AudioResample', sample_rate=16000),
-             dict(type='KaldiFbank', num_mel_bins=128)]
+           noise=False, waveform_mixup=False):
+    steps = [dict(type='AudioResample', sample_rate=16000)]
+    if train and waveform_mixup:
+        steps.append(dict(type='WaveformMixup', prob=0.5, alpha=10.0))
+    steps.append(dict(type='KaldiFbank', num_mel_bins=128))
     if train:
         steps.append(dict(type='AudioRandomRoll'))  # R
     steps.append(dict(type='AudioPadCrop', target_length=target_length))
@@ -37,21 +43,23 @@ def _video(train):
             dict(type='VideoRandomErasing', prob=0.25)]
 
 
-def _pipeline(modalities, *, train, num_clips=None, min_duration=1.0, audio):
+def _pipeline(modalities, *, train, num_clips=None, min_duration=1.0, mixup=True, audio):
     load = dict(type='LoadAudioVideo', backend='pyav', modalities=modalities,
                 min_duration=min_duration)
     if 'video' in modalities:
         load['clip_sampler'] = (dict(num_frames=8, fps=2.0) if train else dict(
             num_frames=8, fps=2.0, test_mode=True, num_clips=num_clips))
-    return ([load] + (_audio(train, **audio) if 'audio' in modalities else [])
+    waveform_mixup = mixup and modalities == ('audio', )
+    return ([load] + (_audio(train, waveform_mixup=waveform_mixup, **audio)
+                      if 'audio' in modalities else [])
             + (_video(train) if 'video' in modalities else [])
             + [dict(type='PackAVInputs', modalities=modalities)])
 
 
-def _pipelines(min_duration=1.0, **audio):
+def _pipelines(min_duration=1.0, mixup=True, **audio):
     """Train / validation (1 clip) / test (10 clips) pipelines per modality setting."""
     av, a, v = ('audio', 'video'), ('audio', ), ('video', )
-    kw = dict(min_duration=min_duration, audio=audio)
+    kw = dict(min_duration=min_duration, mixup=mixup, audio=audio)
     return dict(
         train=_pipeline(av, train=True, **kw),
         val=_pipeline(av, train=False, num_clips=1, **kw),
@@ -64,11 +72,12 @@ def _pipelines(min_duration=1.0, **audio):
 
 
 # Table 9 columns: normalisation statistics, input length (ESC-50 5 s, SPC 1 s), SpecAugment
-# time / frequency widths, noise (N)
+# time / frequency widths, noise (N), mixup (none for ESC-50)
 ft_pipelines = dict(
     audioset=_pipelines(mean=-4.268, std=4.569),
     vggsound=_pipelines(mean=-5.189, std=3.260, noise=True),
-    esc50=_pipelines(mean=-6.627, std=5.359, target_length=512, time_mask=96, freq_mask=24),
+    esc50=_pipelines(mean=-6.627, std=5.359, target_length=512, time_mask=96, freq_mask=24,
+                     mixup=False),
     spc=_pipelines(mean=-6.702, std=5.448, target_length=128, time_mask=48, freq_mask=48,
                    noise=True, min_duration=0.5),
 )

@@ -20,6 +20,7 @@ from .audio import (AUDIOSET_MEAN, AUDIOSET_STD, AudioAddNoise, AudioNormalize, 
 from .base import BaseTransform
 from .formatting import PackAVInputs
 from .loading import LoadAudioVideo
+from .mixing import WaveformMixup
 from .video import (ClipSampler, VideoCenterCrop, VideoRandomFlip, VideoRandomResizedCrop,
                     VideoResize, resize_video)
 from .video_augment import VideoRandAugment, VideoRandomErasing
@@ -28,6 +29,6 @@ __all__ = [
     'BaseTransform', 'LoadAudioVideo', 'AudioResample', 'KaldiFbank', 'AudioPadCrop',
     'AudioNormalize', 'AudioRandomRoll', 'AudioAddNoise', 'SpecAugment', 'fbank_frames',
     'AUDIOSET_MEAN', 'AUDIOSET_STD', 'ClipSampler', 'VideoRandomResizedCrop', 'VideoRandomFlip',
-    'VideoResize', 'VideoCenterCrop', 'resize_video', 'VideoRandAugment', 'VideoRandomErasing',
+    'VideoResize', 'VideoCenterCrop', 'resize_video', 'VideoRandAugment', 'VideoRandomErasing', 'WaveformMixup',
     'PackAVInputs'
 ]

@@ -43,6 +43,9 @@ class PackAVInputs(BaseTransform):
             metainfo={k: results[k] for k in self.meta_keys if k in results})
         if results.get('labels') is not None:
             sample.labels = _as_labels(results['labels'])
+        if results.get('mix_lambda') is not None:  # WaveformMixup: a second clip's labels
+            sample.mix_labels = _as_labels(results['mix_labels'])
+            sample.mix_lambda = float(results['mix_lambda'])
         return {'inputs': inputs, 'data_samples': sample}
 
 

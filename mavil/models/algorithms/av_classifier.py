@@ -45,19 +45,30 @@ DEFAULT_FT_MASKING = dict(audio=dict(mode='time_freq', ratio=0.2),
 def labels_to_targets(data_samples: Sequence[AVDataSample], num_classes: int,
                       device: torch.device | str = 'cpu') -> torch.Tensor:
     """Class indices per sample (``labels``) -> multi-hot targets [B, C]; out-of-range
-    labels raise, naming the clip."""
+    labels raise, naming the clip. A sample mixed with another clip in the data pipeline
+    (``mix_lambda``, ``mix_labels``: WaveformMixup) gets ``lam y_1 + (1 - lam) y_2``."""
     targets = torch.zeros(len(data_samples), num_classes)
     for i, sample in enumerate(data_samples):
         if 'labels' not in sample:
             raise KeyError(f'sample {i} ({sample.metainfo.get("clip_id", "?")}) has no labels')
-        labels = torch.as_tensor(sample.labels).long().flatten().cpu()
-        bad = labels[(labels < 0) | (labels >= num_classes)]
-        if bad.numel():
-            raise ValueError(f'sample {sample.metainfo.get("clip_id", i)} has labels '
-                             f'{bad.tolist()} outside [0, {num_classes}): the label map and '
-                             f'the head (num_classes={num_classes}) disagree')
-        targets[i, labels] = 1.0
+        labels = _checked_labels(sample, 'labels', num_classes, i)
+        lam = sample.get('mix_lambda')
+        if lam is None:
+            targets[i, labels] = 1.0
+        else:
+            targets[i, labels] = lam
+            targets[i, _checked_labels(sample, 'mix_labels', num_classes, i)] += 1 - lam
     return targets.to(device)
+
+
+def _checked_labels(sample: AVDataSample, key: str, num_classes: int, i: int) -> torch.Tensor:
+    labels = torch.as_tensor(sample.get(key)).long().flatten().cpu()
+    bad = labels[(labels < 0) | (labels >= num_classes)]
+    if bad.numel():
+        raise ValueError(f'sample {sample.metainfo.get("clip_id", i)} has {key} '
+                         f'{bad.tolist()} outside [0, {num_classes}): the label map and '
+                         f'the head (num_classes={num_classes}) disagree')
+    return labels
 
 
 @MODELS.register_module()
