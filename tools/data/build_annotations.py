@@ -71,6 +71,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import av  # noqa: E402
 
 from _common import VIDEO_EXTENSIONS, parallel_map, scan_videos  # noqa: E402
+from mavil.datasets.annotations import annotation_format  # noqa: E402
 from mavil.datasets.readers import (ClipTooShortError, CorruptMediaError,  # noqa: E402
                                     MediaError, MissingStreamError, container_info,
                                     open_container, open_media)
@@ -153,7 +154,8 @@ def check_file(job: tuple) -> dict:
 
 # --- labels ---------------------------------------------------------------------------------
 class LabelSource:
-    """Labels per file from a CSV (see the module docstring for the formats)."""
+    """Labels per file from a CSV (see the module docstring for the formats). AudioSet and
+    VGGSound files are read by the parsers of :mod:`mavil.datasets.annotations`."""
 
     def __init__(self, path: str, split: Optional[str] = None) -> None:
         if not osp.isfile(path):
@@ -168,7 +170,7 @@ class LabelSource:
             raise ValueError(f'{path}: empty labels file')
         if lines[0].startswith('#'):
             self.kind = 'audioset'
-            self._read_audioset(lines)
+            self._read_audioset()
         else:
             header = [h.strip().lower() for h in next(csv.reader(lines[:1]))]
             if ('labels' in header or 'label' in header) and set(header) & {
@@ -177,7 +179,7 @@ class LabelSource:
                 self._read_csv(lines)
             elif len(header) == 4:
                 self.kind = 'vggsound'
-                self._read_vggsound(lines, split)
+                self._read_vggsound(split)
             else:
                 raise ValueError(
                     f'{path}: unknown labels format: expected a header with a filename, '
@@ -195,31 +197,25 @@ class LabelSource:
             value = row.get('labels', row.get('label', ''))
             self.labels[key] = [v.strip() for v in value.split(';') if v.strip()]
 
-    def _read_audioset(self, lines: List[str]) -> None:
-        for line_num, fields in enumerate(csv.reader(lines, skipinitialspace=True), 1):
-            if not fields or fields[0].startswith('#'):
-                continue
-            if len(fields) != 4:
-                raise ValueError(f'{self.path}:{line_num}: expected YTID, start_seconds, '
-                                 f'end_seconds, positive_labels; got {fields}')
-            ytid, start, end, mids = (x.strip() for x in fields)
-            self.labels[ytid] = [m for m in mids.split(',') if m]
-            self.segments[ytid] = (start, end)
+    def _read_audioset(self) -> None:
+        # the parser AVDataset's ann_format='audioset' reads with (errors name file:line)
+        for _, row in annotation_format('audioset').rows(self.path):
+            ytid = row['ytid'].strip()
+            self.labels[ytid] = [m.strip() for m in row['labels'] if m.strip()]
+            self.segments[ytid] = (row['start'].strip(), row['end'].strip())
 
-    def _read_vggsound(self, lines: List[str], split: Optional[str]) -> None:
-        for line_num, fields in enumerate(csv.reader(lines), 1):
-            if len(fields) != 4:
-                raise ValueError(f'{self.path}:{line_num}: expected YTID,start_seconds,label,'
-                                 f'split; got {fields}')
-            ytid, start, label, row_split = (x.strip() for x in fields)
+    def _read_vggsound(self, split: Optional[str]) -> None:
+        # the parser of AVDataset's ann_format='vggsound'; files are named <YTID>_<start:06d>
+        for line_num, row in annotation_format('vggsound').rows(self.path):
             try:
-                key = f'{ytid}_{int(float(start)):06d}'
+                key = f'{row["ytid"].strip()}_{int(float(row["start"])):06d}'
             except ValueError:
-                raise ValueError(f'{self.path}:{line_num}: start {start!r} is not a number')
-            if split is not None and row_split != split:
+                raise ValueError(f'{self.path}:{line_num}: start {row["start"]!r} is not a '
+                                 'number')
+            if split is not None and row['split'] != split:
                 self.other_split.add(key)
             else:
-                self.labels.setdefault(key, []).append(label)
+                self.labels.setdefault(key, []).extend(label.strip() for label in row['labels'])
 
     def lookup(self, name: str) -> Tuple[Optional[str], Optional[List[str]]]:
         """(key, labels) of the file ``name`` (relative path); (key, None) when the file
