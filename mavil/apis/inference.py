@@ -85,7 +85,11 @@ def load_weights(model: nn.Module, checkpoint: str, *, unsafe_load: bool = False
         from mavil.checkpoint_io import load_checkpoint_file, model_state_dict
         state = model_state_dict(load_checkpoint_file(checkpoint, trusted=unsafe_load))
     state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
-    result = model.load_state_dict(state, strict=False)
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as err:  # shape mismatches: another architecture or stage
+        raise RuntimeError(f'{checkpoint} does not fit {type(model).__name__} (another '
+                           f'architecture, or another stage\'s checkpoint?): {err}') from None
     missing = [k for k in result.missing_keys if parts is None or k.split('.', 1)[0] in parts]
     problems = []
     if missing:
