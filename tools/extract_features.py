@@ -19,15 +19,12 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
 
-from mmengine.config import DictAction  # noqa: E402
+from mavil.apis.cli import add_model_args, tool_parser  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split('\n')[0], epilog=__doc__.split('\n', 2)[2],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='config the model was trained with')
-    parser.add_argument('checkpoint', help='.pth (loaded weights-only) or .safetensors')
+    parser = tool_parser(__doc__)
+    add_model_args(parser)
     parser.add_argument('sources', nargs='+', help='files, folders, annotation files')
     parser.add_argument('--out', default='features.npz', help='output .npz')
     parser.add_argument('--per-file', metavar='DIR', help='also write DIR/<stem>.<modality>.npy')
@@ -38,11 +35,6 @@ def parse_args(argv=None) -> argparse.Namespace:
                         '(default: the annotation file\'s folder)')
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--workers', type=int, default=2, help='decoding processes')
-    parser.add_argument('--device', default='cpu')
-    parser.add_argument('--unsafe-load', action='store_true',
-                        help='allow full unpickling of a trusted .pth checkpoint')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='config overrides')
     return parser.parse_args(argv)
 
 

@@ -16,23 +16,15 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
 
-from mmengine.config import DictAction  # noqa: E402
+from mavil.apis.cli import add_model_args, tool_parser  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split('\n')[0], epilog=__doc__.split('\n', 2)[2],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='fine-tuning config (AVClassifier)')
-    parser.add_argument('checkpoint', help='.pth (loaded weights-only) or .safetensors')
+    parser = tool_parser(__doc__)
+    add_model_args(parser, 'fine-tuning config (AVClassifier)')
     parser.add_argument('videos', nargs='+', help='video files')
     parser.add_argument('--topk', type=int, default=5)
     parser.add_argument('--out', help='also write the predictions as JSON')
-    parser.add_argument('--device', default='cpu')
-    parser.add_argument('--unsafe-load', action='store_true',
-                        help='allow full unpickling of a trusted .pth checkpoint')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='config overrides')
     return parser.parse_args(argv)
 
 

@@ -16,11 +16,11 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
 
+from mavil.apis.cli import tool_parser  # noqa: E402
+
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split('\n')[0], epilog=__doc__.split('\n', 2)[2],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = tool_parser(__doc__)
     parser.add_argument('features', help='.npz from tools/extract_features.py')
     parser.add_argument('--query', required=True, help='file path, base name or row index')
     parser.add_argument('--direction', default='a2v', choices=['a2v', 'v2a', 'a2a', 'v2v'])

@@ -17,26 +17,18 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
 
-from mmengine.config import DictAction  # noqa: E402
+from mavil.apis.cli import add_model_args, tool_parser  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split('\n')[0],
-        epilog=__doc__.split('\n', 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='config the model was trained with')
-    parser.add_argument('checkpoint', help='.pth (loaded weights-only) or .safetensors')
+    parser = tool_parser(__doc__)
+    add_model_args(parser)
     parser.add_argument('video', help='a video file with an audio track')
     parser.add_argument('--out', default='reconstruction.png', help='output image (.png/.pdf)')
     parser.add_argument('--seed', type=int, default=0, help='seed of the masks')
     parser.add_argument('--denorm', choices=['visible', 'oracle', 'none'], default='visible',
                         help='de-normalisation of per-patch-normalised targets: statistics of '
                         'the visible patches (default) or of each hidden patch itself')
-    parser.add_argument('--device', default='cpu')
-    parser.add_argument('--unsafe-load', action='store_true',
-                        help='allow full unpickling of a trusted .pth checkpoint')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='config overrides, e.g. model.audio_encoder.mask_ratio=0.5')
     return parser.parse_args(argv)
 
 

@@ -8,6 +8,27 @@ from mmengine.config import Config, DictAction
 from .inference import load_config
 
 
+def tool_parser(doc: str) -> argparse.ArgumentParser:
+    """A tool's parser: ``doc``'s first line as description, the rest (from the third line)
+    as epilog, kept as written."""
+    return argparse.ArgumentParser(description=doc.split('\n')[0],
+                                   epilog=doc.split('\n', 2)[2],
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def add_model_args(parser: argparse.ArgumentParser,
+                   config_help: str = 'config the model was trained with') -> None:
+    """CONFIG and CHECKPOINT (positional), --device, --unsafe-load, --cfg-options: what
+    ``init_model`` takes, for the tools that use a trained model."""
+    parser.add_argument('config', help=config_help)
+    parser.add_argument('checkpoint', help='.pth (loaded weights-only) or .safetensors')
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--unsafe-load', action='store_true',
+                        help='allow full unpickling of a trusted .pth checkpoint')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='config overrides, e.g. model.audio_encoder.mask_ratio=0.5')
+
+
 def add_runner_args(parser: argparse.ArgumentParser) -> None:
     """--work-dir, --cfg-options, --launcher, --local-rank, --unsafe-load."""
     parser.add_argument('--work-dir', help='where logs and checkpoints go')
