@@ -3,6 +3,8 @@
 # bounds follow `warmup_epochs` and train_cfg.max_epochs (mavil/engine/schedules.py), so
 # `--cfg-options train_cfg.max_epochs=25` (Table 5c) stretches the cosine.
 total_batch_size = 512  # per-GPU batch x GPUs x gradient accumulation
+# with accumulation, contrast the whole 512 anyway (two-pass step; None = auto, see README)
+exact_contrast = None
 auto_scale_lr = dict(base_batch_size=256, enable=True)
 
 optim_wrapper = dict(

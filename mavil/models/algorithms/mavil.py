@@ -48,6 +48,8 @@ class MAViL(BaseModel):
         intra_loss: intra-modal InfoNCE between two masked views (tau 1.0, beta 0.01) or None.
     """
 
+    supports_micro_batches = True  # train_step takes MicroBatches (exact contrast)
+
     def __init__(self,
                  *,
                  audio_encoder: ComponentCfg,
@@ -158,8 +160,6 @@ class MAViL(BaseModel):
             'loss_rec_audio': self.rec_loss(a_pred, targets['audio'], masks.audio.mask),
             'loss_rec_video': self.rec_loss(v_pred, targets['video'], masks.video.mask),
         }
-
-    supports_micro_batches = True  # train_step takes MicroBatches (exact contrast)
 
     @property
     def has_contrast(self) -> bool:
