@@ -18,6 +18,8 @@ Levers:
                MMEngine's ``compile`` runner option applies to the model), per block shape.
     gather     the decoder's [MASK]-fill + unshuffle (cat + gather) vs one scatter into a
                [MASK]-filled buffer, forward + backward.
+    views      an encoder's two masked views (reconstruction view + intra-modal view), forward
+               + backward: two ``encode`` calls vs one batched ``encode_views`` call.
 ``--dry-run`` uses tiny shapes and one round (a smoke run of this script).
 """
 import argparse
@@ -31,7 +33,7 @@ from typing import Callable
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-LEVERS = ('adamw', 'attention', 'compile', 'gather')
+LEVERS = ('adamw', 'attention', 'compile', 'gather', 'views')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -161,6 +163,27 @@ def gather_rows(args, model) -> list:
     torch.testing.assert_close(cat_gather(x), scatter(x))
     return [(f'decoder unshuffle [B, {N}, {E}]', 'cat + gather', 'scatter',
              ab(fwd_bwd(cat_gather, x), fwd_bwd(scatter, x), args.rounds))]
+
+
+def views_rows(args, model) -> list:
+    import torch
+    rows = []
+    for m, enc in model.encoders.items():
+        pe = enc.patch_embed
+        x = torch.randn(args.batch_size, pe.num_patches, enc.embed_dim, requires_grad=True)
+        masks = [enc.sample_mask(args.batch_size, 'cpu') for _ in range(2)]
+
+        def separate(enc=enc, x=x, masks=masks):
+            outs = [enc.encode(x, mask) for mask in masks]
+            sum(o.pow(2).mean() for o in outs).backward()
+
+        def batched(enc=enc, x=x, masks=masks):
+            outs = enc.encode_views(x, masks)
+            sum(o.pow(2).mean() for o in outs).backward()
+
+        rows.append((f'{m} encoder, 2 masked views of [B, {pe.num_patches}, {enc.embed_dim}]',
+                     '2 encode calls', '1 encode_views call', ab(separate, batched, args.rounds)))
+    return rows
 
 
 def main(argv=None) -> list:

@@ -90,11 +90,11 @@ def test_pass_two_replays_pass_one_views_with_drop_path():
     model = build_tiny(cfg)
     masks = {True: [], False: []}  # grad enabled -> ids_keep passed to the audio encoder
     embeddings = {True: [], False: []}
-    encode_tokens, encode_views = model.audio_encoder.encode, model.encode
+    encode_tokens, encode_views = model.audio_encoder.encode_views, model.encode
 
-    def spy_tokens(tokens, mask=None):
-        masks[torch.is_grad_enabled()].append(mask.ids_keep.clone())
-        return encode_tokens(tokens, mask)
+    def spy_tokens(tokens, view_masks):  # both views of a modality in one batched pass
+        masks[torch.is_grad_enabled()].extend(m.ids_keep.clone() for m in view_masks)
+        return encode_tokens(tokens, view_masks)
 
     def spy_views(inputs, step_masks):
         views = encode_views(inputs, step_masks)
@@ -102,7 +102,7 @@ def test_pass_two_replays_pass_one_views_with_drop_path():
             {k: v.detach().clone() for k, v in views.embeddings.items()})
         return views
 
-    model.audio_encoder.encode, model.encode = spy_tokens, spy_views
+    model.audio_encoder.encode_views, model.encode = spy_tokens, spy_views
     sampled = []
     sample_masks = model.sample_masks
     model.sample_masks = lambda b, device: sampled.append(b) or sample_masks(b, device)

@@ -140,13 +140,16 @@ class MAViL(BaseModel):
         start of this call reproduces the views exactly (exact contrast accumulation)."""
         a_tokens = self.audio_encoder.embed(inputs['audio'])  # [B, Na, D]
         v_tokens = self.video_encoder.embed(inputs['video'])  # [B, Nv, D]
-        a_um = self.audio_encoder.encode(a_tokens, masks.audio)
-        v_um = self.video_encoder.encode(v_tokens, masks.video)
+        # a second (intra-modal) view rides in the same batched pass: [2B, 1 + K, D]
+        a_masks = [m for m in (masks.audio, masks.audio_2) if m is not None]
+        v_masks = [m for m in (masks.video, masks.video_2) if m is not None]
+        a_um, *a_um2 = self.audio_encoder.encode_views(a_tokens, a_masks)
+        v_um, *v_um2 = self.video_encoder.encode_views(v_tokens, v_masks)
         # uni-modal, not fused (footnote 1)
         embeddings = {'audio': mean_pool(a_um), 'video': mean_pool(v_um)}
-        if masks.audio_2 is not None:
-            embeddings['audio_2'] = mean_pool(self.audio_encoder.encode(a_tokens, masks.audio_2))
-            embeddings['video_2'] = mean_pool(self.video_encoder.encode(v_tokens, masks.video_2))
+        if a_um2:
+            embeddings['audio_2'] = mean_pool(a_um2[0])
+            embeddings['video_2'] = mean_pool(v_um2[0])
         return EncodedViews(audio=a_um, video=v_um, embeddings=embeddings)
 
     def reconstruction_losses(self, inputs: dict[str, torch.Tensor], views: EncodedViews,

@@ -110,6 +110,21 @@ class MaskedViTEncoder(BaseModule):
         """[B, N, D] embedded tokens -> [B, 1 + K, D] ([CLS] first); K = N without a mask."""
         if mask is not None:
             tokens = gather_tokens(tokens, mask.ids_keep)
+        return self._encode_kept(tokens)
+
+    def encode_views(self, tokens: torch.Tensor,
+                     masks: Sequence[MaskInfo]) -> list[torch.Tensor]:
+        """Several masked views of the same tokens in ONE batched pass through the blocks.
+
+        [B, N, D] tokens and V masks keeping K tokens each -> V tensors [B, 1 + K, D], equal
+        to ``encode(tokens, mask)`` per mask (up to float summation order), but with V times
+        taller matrices and a V-th of the op launches (the intra-modal view, Sec. 3.2).
+        """
+        kept = torch.cat([gather_tokens(tokens, m.ids_keep) for m in masks])  # [V*B, K, D]
+        return list(self._encode_kept(kept).chunk(len(masks)))
+
+    def _encode_kept(self, tokens: torch.Tensor) -> torch.Tensor:
+        """[B, K, D] kept tokens -> [CLS] + blocks + norm -> [B, 1 + K, D]."""
         cls = (self.cls_token + self.pos_embed[:, :1]).expand(tokens.shape[0], -1, -1)
         x = torch.cat([cls, tokens], dim=1)
         x = run_blocks(self.blocks, x, self.with_cp)
