@@ -6,8 +6,11 @@ Policy:
   * weights for initialisation (``load_from``, teachers, fine-tuning) load with
     ``weights_only=True``; MMEngine's bookkeeping objects and numpy scalars in the ``meta`` /
     ``message_hub`` entries are allow-listed as plain data, nothing else is.
-  * full unpickling only when the caller says the file is trusted (resuming a run's own
-    checkpoint, or the explicit ``--unsafe-load`` opt-in).
+  * resuming loads weights-only too (the project's own checkpoints are plain data: tensors,
+    numbers, strings and the message hub's history); full unpickling, which can run code
+    stored in the file, only with the explicit ``--unsafe-load`` opt-in (``trusted=True``).
+  * every write goes to ``NAME.tmp`` first and is renamed into place once complete, so a
+    ``.pth`` file is always whole; a ``.tmp`` left by a crash is removed by the next run.
 """
 import os
 import pickle
@@ -47,9 +50,22 @@ def plain_data_message_hub() -> Iterator[None]:
         HistoryBuffer.__getstate__ = original
 
 
+TMP_SUFFIX = '.tmp'
+
+
+class UnsafeCheckpointError(RuntimeError):
+    """A checkpoint holds pickled objects beyond plain data; it was not unpickled."""
+
+
 def load_checkpoint_file(path: str, map_location: MapLocation = 'cpu', *,
-                         trusted: bool = False) -> dict:
-    """Load a checkpoint dict; raises with the file name and the way out on refusal."""
+                         trusted: bool = False, purpose: str = 'loading') -> dict:
+    """Load a checkpoint dict weights-only (full unpickling only when ``trusted``).
+
+    Raises:
+        FileNotFoundError: no such file.
+        UnsafeCheckpointError: the file needs full unpickling and ``trusted`` is False; the
+            message names the file, why it was refused and the way out (``--unsafe-load``).
+    """
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint not found: {path}')
     try:
@@ -57,12 +73,54 @@ def load_checkpoint_file(path: str, map_location: MapLocation = 'cpu', *,
             return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         if not trusted:
-            raise RuntimeError(
-                f'{path} holds objects beyond tensors and plain data, so it was not '
-                f'unpickled (weights-only loading). If you trust this file, pass '
-                f'--unsafe-load (tools/*.py) or unsafe_load=True in the config. Detail: {err}'
-            ) from err
+            raise UnsafeCheckpointError(
+                f'{purpose} {path}: the file holds pickled objects beyond tensors and plain '
+                'data, so it was not unpickled: unpickling can run code stored in the file '
+                '(weights-only loading refuses it). Checkpoints written by this project never '
+                'need it; a file from an older MMEngine run or another tool may. Only if you '
+                'trust where it came from, pass --unsafe-load (tools/*.py) or set '
+                f'unsafe_load=True in the config. Detail: {err}') from err
     return torch.load(path, map_location=map_location, weights_only=False)
+
+
+def _write_atomically(path: str, write: Callable[[Any], None], mode: str) -> None:
+    tmp = path + TMP_SUFFIX
+    try:
+        with open(tmp, mode) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+    except Exception as err:  # e.g. disk full: drop the partial file, keep the old one
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise OSError(f'could not write {path} ({type(err).__name__}: {err}); '
+                      'any previous version of it is intact') from err
+    os.replace(tmp, path)
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    """Write a small text file (e.g. MMEngine's ``last_checkpoint`` pointer) atomically."""
+    _write_atomically(path, lambda f: f.write(text), 'w')
+
+
+def fsync_file(path: str) -> None:
+    """Flush a written file's data to disk (before renaming it into place)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temporaries(folder: str) -> list[str]:
+    """Delete ``*.pth.tmp`` files that a crash during a save left in ``folder``; returns them."""
+    if not os.path.isdir(folder):
+        return []
+    stale = sorted(os.path.join(folder, name) for name in os.listdir(folder)
+                   if name.endswith('.pth' + TMP_SUFFIX))
+    for path in stale:
+        os.remove(path)
+    return stale
 
 
 def model_state_dict(checkpoint: dict) -> dict:

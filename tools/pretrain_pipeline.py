@@ -15,8 +15,9 @@ stage's final checkpoint, model.target.teacher_config = the config that stage wa
 as dumped in its work dir), so no config file needs editing.
 
 Re-running the same command continues a crashed pipeline: a stage whose final checkpoint exists
-is skipped; a stage with partial checkpoints is resumed from its newest one (tools/train.py
---resume PATH); the rest run from scratch. "Final checkpoint" is the name the CheckpointHook
+is skipped; a stage with partial checkpoints is resumed (tools/train.py --resume: the newest
+checkpoint of its work dir that loads, weights-only; a stale ``last_checkpoint`` or a broken
+newest file falls back to the previous one, with a warning); the rest run from scratch. "Final checkpoint" is the name the CheckpointHook
 gives the last epoch / iteration of the stage's schedule (epoch_{max_epochs}.pth or
 iter_{max_iters}.pth); it is written atomically, so its presence means the stage finished.
 
@@ -85,8 +86,8 @@ def plan(args: argparse.Namespace) -> list[Stage]:
 
 def command(stage: Stage, args: argparse.Namespace, resume: Optional[str]) -> list[str]:
     extra = ['--work-dir', stage.work_dir]
-    if resume:
-        extra += ['--resume', resume]
+    if resume:  # the runner picks the newest intact checkpoint of the work dir
+        extra += ['--resume']
     if args.amp:
         extra.append('--amp')
     options = stage.cfg_options + stage.teacher_options()
@@ -109,7 +110,8 @@ def write_state(work_root: str, stages: list[Stage], status: dict[str, str]) -> 
 def run_stage(stage: Stage, args: argparse.Namespace) -> None:
     resume = stage.latest_checkpoint()
     cmd = command(stage, args, resume)
-    log(f'{stage.name}: resuming from {resume}' if resume else
+    log(f'{stage.name}: resuming from {resume} (the newest checkpoint; tools/train.py falls '
+        'back to an older one if it does not load)' if resume else
         f'{stage.name}: training in {stage.work_dir}')
     log('$ ' + ' '.join(cmd))
     if args.dry_run:

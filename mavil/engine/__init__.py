@@ -1,11 +1,12 @@
 from .accumulation import MicroBatchLoader, contrast_batch_note, resolve_exact_contrast
+from .checkpoint_hook import AtomicCheckpointHook
 from .hooks import SkippedSampleHook
 from .optim_constructors import FinetuneOptimWrapperConstructor
 from .optim_wrapper import AutocastOptimWrapper
 from .runner import CPUCompatibleDDP, MAViLRunner
 
 __all__ = [
-    'AutocastOptimWrapper', 'CPUCompatibleDDP', 'SkippedSampleHook',
+    'AtomicCheckpointHook', 'AutocastOptimWrapper', 'CPUCompatibleDDP', 'SkippedSampleHook',
     'FinetuneOptimWrapperConstructor', 'MAViLRunner', 'MicroBatchLoader', 'contrast_batch_note',
     'resolve_exact_contrast'
 ]

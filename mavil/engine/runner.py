@@ -3,9 +3,16 @@
 * CPU distributed training: MMEngine 0.10.7 calls ``torch.cuda.set_device`` in ``init_dist``
   and passes ``device_ids`` to DDP unconditionally; without CUDA we start a gloo process group
   ourselves and wrap the model without device ids.
-* torch >= 2.6 loading: weights-only for ``load_from``; full unpickling only when resuming
-  (the run's own checkpoint) or with ``unsafe_load=True``.
-* Atomic checkpoint writes: a kill during a save leaves the previous checkpoint intact.
+* torch >= 2.6 loading: weights-only for ``load_from`` and for resuming (a checkpoint can
+  carry code that unpickling runs); full unpickling only with ``unsafe_load=True``
+  (``--unsafe-load``).
+* A checkpoint is loaded only if it fits the model: shape mismatches, or trainable
+  parameters the file lacks, are an error listing them (not pages of warnings and a run
+  with random weights).
+* Atomic checkpoint writes: a kill during a save leaves the previous checkpoint intact
+  (with :class:`AtomicCheckpointHook`, which deletes old checkpoints only afterwards).
+  Auto-resume (``--resume`` without a path) takes the newest checkpoint that loads, also
+  when ``last_checkpoint`` names a missing or broken file, and says so.
 * ``total_batch_size`` (e.g. 512): the global batch per optimizer step; gradient accumulation
   fills the gap between it and per-GPU batch x GPUs, and ``auto_scale_lr`` scales by it.
 * ``exact_contrast``: with accumulation, the contrastive losses still see the whole step's
@@ -20,15 +27,18 @@ from typing import Callable, Optional, Union
 
 import torch
 import torch.distributed as dist
+from mmengine.config import Config
 from mmengine.dist import is_distributed, master_only
 from mmengine.model import MMDistributedDataParallel, is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-from mavil.checkpoint_io import load_checkpoint_file, plain_data_message_hub
+from mavil.checkpoint_io import (fsync_file, load_checkpoint_file, plain_data_message_hub,
+                                 remove_stale_temporaries)
 from mavil.registry import MODEL_WRAPPERS, RUNNERS
 from mavil.structures import MicroBatches
 from .accumulation import MicroBatchLoader, contrast_batch_note, resolve_exact_contrast
+from .resume import check_checkpoint_fits, newest_intact_checkpoint
 from .schedules import resolve_epoch_schedule
 
 
@@ -50,10 +60,32 @@ class CPUCompatibleDDP(MMDistributedDataParallel):
         return super().train_step(data, optim_wrapper)
 
 
+class _TextCachingConfig(Config):
+    """A Config whose ``pretty_text`` (yapf formatting, ~1 s, done at start and at every
+    checkpoint save) is computed once per distinct content."""
+
+    @property
+    def pretty_text(self) -> str:
+        key = repr(self._cfg_dict)
+        cached = self.__dict__.get('_pretty_text_cache')
+        if cached is None or cached[0] != key:
+            cached = (key, super().pretty_text)
+            object.__setattr__(self, '_pretty_text_cache', cached)
+        return cached[1]
+
+
 @RUNNERS.register_module()
 class MAViLRunner(Runner):
 
-    _resuming = False
+    @property
+    def cfg(self) -> Config:
+        return self._cfg
+
+    @cfg.setter
+    def cfg(self, value: Config) -> None:
+        if type(value) is Config:
+            object.__setattr__(value, '__class__', _TextCachingConfig)
+        self._cfg = value
 
     @classmethod
     def from_cfg(cls, cfg) -> 'MAViLRunner':
@@ -157,21 +189,44 @@ class MAViLRunner(Runner):
         check_init_checkpoints(self.model)
         return super().train()
 
-    def resume(self, filename: str, resume_optimizer: bool = True,
-               resume_param_scheduler: bool = True,
-               map_location: Union[str, Callable] = 'default') -> None:
-        self._resuming = True
+    def load_or_resume(self) -> None:
+        """MMEngine's, except that auto-resume (``resume=True`` without ``load_from``) takes
+        the newest checkpoint of the work dir that loads (see :mod:`.resume`)."""
+        if self._has_loaded or not (self._resume and self._load_from is None):
+            return super().load_or_resume()
+        for path in remove_stale_temporaries(self.work_dir):
+            self.logger.warning(f'removed {path}, a partial checkpoint left by a crash')
+        found = newest_intact_checkpoint(self.work_dir, self._load_trusted_file,
+                                         self.logger.warning)
+        if found is None:
+            self.logger.warning(f'resume: no checkpoint in {self.work_dir}; training from '
+                                'the start')
+            return
+        path, checkpoint = found
+        self.logger.info(f'Auto-resuming from {path}')
+        self._preloaded = (path, checkpoint)
         try:
-            super().resume(filename, resume_optimizer, resume_param_scheduler, map_location)
+            self.resume(path)
         finally:
-            self._resuming = False
+            self._preloaded = None
+        self._has_loaded = True
+
+    _preloaded: Optional[tuple] = None
+
+    def _load_trusted_file(self, filename: str, map_location='cpu') -> dict:
+        return load_checkpoint_file(filename, map_location,
+                                    trusted=bool(self.cfg.get('unsafe_load', False)),
+                                    purpose='resuming' if self._resume else 'loading')
 
     def load_checkpoint(self, filename: str, map_location: Union[str, Callable] = 'cpu',
                         strict: bool = False, revise_keys: list = [(r'^module.', '')]):
-        trusted = self._resuming or bool(self.cfg.get('unsafe_load', False))
-        checkpoint = load_checkpoint_file(filename, map_location, trusted=trusted)
+        if self._preloaded is not None and self._preloaded[0] == filename:
+            checkpoint = self._preloaded[1]
+        else:
+            checkpoint = self._load_trusted_file(filename, map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else self.model
+        check_checkpoint_fits(model, checkpoint, filename)
         checkpoint = _load_checkpoint_to_model(model, checkpoint, strict, revise_keys=revise_keys)
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
@@ -180,8 +235,19 @@ class MAViLRunner(Runner):
     @master_only
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
         """Write ``filename.tmp`` through MMEngine, then rename it into place; the file loads
-        with ``weights_only=True``."""
+        with ``weights_only=True``. A failed write (disk full) removes the partial file and
+        raises; the previous checkpoints are untouched."""
         tmp_name = f'{filename}.tmp'
-        with plain_data_message_hub():
-            super().save_checkpoint(out_dir, tmp_name, *args, **kwargs)
-        os.replace(osp.join(out_dir, tmp_name), osp.join(out_dir, filename))
+        tmp_path = osp.join(out_dir, tmp_name)
+        try:
+            with plain_data_message_hub():
+                super().save_checkpoint(out_dir, tmp_name, *args, **kwargs)
+            fsync_file(tmp_path)
+        except Exception as err:
+            if osp.exists(tmp_path):
+                os.remove(tmp_path)
+            raise OSError(f'could not write checkpoint {osp.join(out_dir, filename)} '
+                          f'({type(err).__name__}: {err}); the previous checkpoints are '
+                          'intact, resume from them once the cause (e.g. a full disk) is '
+                          'fixed') from err
+        os.replace(tmp_path, osp.join(out_dir, filename))
