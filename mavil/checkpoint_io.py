@@ -15,7 +15,7 @@ Policy:
 import os
 import pickle
 from contextlib import contextmanager
-from typing import Callable, Iterator, Union
+from typing import Any, Callable, Iterator, Union
 
 import numpy as np
 import torch
