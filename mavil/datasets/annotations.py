@@ -9,14 +9,22 @@ registering an :class:`AnnotationFormat` subclass):
                 ``YTID, start_seconds, end_seconds, "positive_labels"`` with MIDs; class names
                 from ``class_labels_indices.csv`` (``index,mid,display_name``) as ``label_file``.
     'vggsound'  ``YTID, start_seconds, label, split`` without header; ``split`` filters rows.
-Every malformed row raises a ValueError naming the file, the line and the problem.
+Every malformed row raises a ValueError naming the file, the line and the problem: a CSV row
+with more or fewer fields than the header, text that is not UTF-8 (a UTF-8 byte-order mark is
+fine). A file (or split) with no records is an error naming the split asked for and the splits
+present; rows listing the same clip twice are reported (``drop_duplicates`` removes them).
 """
 import csv
 import json
+import logging
 import os.path as osp
-from typing import Iterator, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
+
+from mmengine.logging import print_log
 
 from mavil.registry import ANNOTATION_FORMATS, get_registered
+
+ENCODING = 'utf-8-sig'  # UTF-8, with or without a byte-order mark (Excel writes one)
 
 
 class LabelMap:
@@ -44,7 +52,7 @@ def read_label_file(path: str) -> LabelMap:
     """AudioSet ``class_labels_indices.csv`` (index,mid,display_name) or one name per line."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'label file not found: {path}')
-    with open(path, newline='') as f:
+    with open(path, newline='', encoding=ENCODING) as f:
         first = f.readline()
         f.seek(0)
         if first.lower().startswith('index,mid'):
@@ -55,17 +63,27 @@ def read_label_file(path: str) -> LabelMap:
 
 
 def _rows_csv(path: str) -> Iterator[tuple[int, dict]]:
-    with open(path, newline='') as f:
+    with open(path, newline='', encoding=ENCODING) as f:
         reader = csv.DictReader(f)
         if reader.fieldnames is None or 'filename' not in reader.fieldnames:
             raise ValueError(f'{path}: csv annotation needs a header with a "filename" column, '
                              f'got {reader.fieldnames}')
+        header = reader.fieldnames
         for row in reader:
+            if None in row:  # DictReader's key for fields beyond the header
+                raise ValueError(f'{path}:{reader.line_num}: {len(header) + len(row[None])} '
+                                 f'fields but the header has {len(header)} ({header}); extra: '
+                                 f'{row[None]} (a label list with "," must be quoted, or '
+                                 'separate labels with ";")')
+            if any(value is None for value in row.values()):
+                given = sum(value is not None for value in row.values())
+                raise ValueError(f'{path}:{reader.line_num}: {given} fields but the header has '
+                                 f'{len(header)} ({header})')
             yield reader.line_num, row
 
 
 def _rows_jsonl(path: str) -> Iterator[tuple[int, dict]]:
-    with open(path) as f:
+    with open(path, encoding=ENCODING) as f:
         for line_num, line in enumerate(f, 1):
             if line.strip():
                 try:
@@ -75,7 +93,7 @@ def _rows_jsonl(path: str) -> Iterator[tuple[int, dict]]:
 
 
 def _rows_audioset(path: str) -> Iterator[tuple[int, dict]]:
-    with open(path, newline='') as f:
+    with open(path, newline='', encoding=ENCODING) as f:
         for line_num, fields in enumerate(csv.reader(f, skipinitialspace=True), 1):
             if not fields or fields[0].startswith('#'):
                 continue
@@ -87,7 +105,7 @@ def _rows_audioset(path: str) -> Iterator[tuple[int, dict]]:
 
 
 def _rows_vggsound(path: str) -> Iterator[tuple[int, dict]]:
-    with open(path, newline='') as f:
+    with open(path, newline='', encoding=ENCODING) as f:
         for line_num, fields in enumerate(csv.reader(f), 1):
             if not fields:
                 continue
@@ -143,6 +161,51 @@ def annotation_format(name: str) -> type:
     return get_registered(ANNOTATION_FORMATS, name, 'ann_format')
 
 
+def _undecodable_line(path: str) -> tuple[int, int, str]:
+    """(line, byte column, reason) of the first line of ``path`` that is not UTF-8."""
+    with open(path, 'rb') as f:
+        for line_num, raw in enumerate(f, 1):
+            try:
+                raw.decode(ENCODING if line_num == 1 else 'utf-8')
+            except UnicodeDecodeError as err:
+                return line_num, err.start + 1, err.reason
+    return 0, 0, 'unknown'
+
+
+def read_rows(rows: Callable[[str], Iterator[tuple[int, dict]]],
+              path: str) -> list[tuple[int, dict]]:
+    """All ``(line, row)`` of ``path``; text that is not UTF-8 raises naming file and line."""
+    try:
+        return list(rows(path))
+    except UnicodeDecodeError as err:
+        line, column, reason = _undecodable_line(path)
+        raise ValueError(f'{path}:{line}: not UTF-8 text ({reason} at byte {column} of the '
+                         'line); re-save the file as UTF-8') from err
+
+
+def _duplicates(records: list[dict], path: str, drop: bool) -> list[dict]:
+    """Report (and with ``drop`` remove) records listing a clip already listed."""
+    first_line: dict[tuple, int] = {}
+    kept, repeats = [], []
+    for record in records:
+        key = (record['filename'], record['start'], record['end'])
+        if key in first_line:
+            repeats.append(f'line {record["line"]} repeats line {first_line[key]} '
+                           f'({record["filename"]})')
+            if drop:
+                continue
+        else:
+            first_line[key] = record['line']
+        kept.append(record)
+    if repeats:
+        action = ('dropped' if drop else
+                  'kept (each is sampled that many times; drop_duplicates=True removes them)')
+        print_log(f'{path}: {len(repeats)} duplicate row(s) {action}: ' + '; '.join(repeats[:5])
+                  + (f'; ... ({len(repeats) - 5} more)' if len(repeats) > 5 else ''),
+                  logger='current', level=logging.WARNING)
+    return kept
+
+
 def _as_label_list(value) -> list[str]:
     if value is None or value == '':
         return []
@@ -166,13 +229,18 @@ def load_annotations(ann_file: str,
                      data_prefix: str = '',
                      label_map: Optional[LabelMap] = None,
                      filename_template: Optional[str] = None,
-                     split: Optional[str] = None) -> tuple[list[dict], LabelMap]:
+                     split: Optional[str] = None,
+                     drop_duplicates: bool = False) -> tuple[list[dict], LabelMap]:
     """Parse ``ann_file``. Without ``label_map``, classes are the sorted label names found in
-    the whole file (all splits, so train and test agree)."""
+    the whole file (all splits, so train and test agree).
+
+    Raises:
+        ValueError: a malformed row (file:line), or no record at all (for ``split``).
+    """
     fmt = annotation_format(ann_format)
     if not osp.isfile(ann_file):
         raise FileNotFoundError(f'annotation file not found: {ann_file}')
-    rows = list(fmt.rows(ann_file))
+    rows = read_rows(fmt.rows, ann_file)
     if label_map is None:
         if fmt.needs_label_file:
             raise ValueError(f'{ann_file}: {ann_format!r} annotations hold class ids, not '
@@ -200,4 +268,14 @@ def load_annotations(ann_file: str,
         clip_id = row.get('clip_id') or row.get('ytid') or osp.splitext(osp.basename(name))[0]
         records.append(dict(filename=osp.join(data_prefix, name), clip_id=str(clip_id),
                             labels=labels, start=start, end=end, line=line_num))
-    return records, label_map
+    if not records:
+        raise ValueError(_no_records_message(ann_file, rows, split))
+    return _duplicates(records, ann_file, drop_duplicates), label_map
+
+
+def _no_records_message(path: str, rows: list[tuple[int, dict]], split: Optional[str]) -> str:
+    if not rows:
+        return f'{path} lists no clips (empty, or a header only)'
+    splits = sorted({str(row['split']) for _, row in rows if row.get('split') is not None})
+    return (f'{path} has {len(rows)} rows but none of split {split!r}; splits in the file: '
+            f'{splits} (names are case-sensitive)')

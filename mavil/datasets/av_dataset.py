@@ -37,7 +37,10 @@ class AVDataset(Dataset):
         classes: class names (index = position); or ``label_file`` (AudioSet
             class_labels_indices.csv, or one name per line); else names found in the file.
         filename_template: e.g. '{ytid}_{start:06d}.mp4' for YouTube-id formats.
-        split: keep rows of this split (VGGSound 'train' / 'test').
+        split: keep rows of this split (VGGSound 'train' / 'test'); a split with no row is
+            an error listing the splits present.
+        drop_duplicates: remove rows that list a clip (file, start, end) already listed;
+            by default they are kept and reported with their count.
     """
 
     def __init__(self,
@@ -50,6 +53,7 @@ class AVDataset(Dataset):
                  label_file: Optional[str] = None,
                  filename_template: Optional[str] = None,
                  split: Optional[str] = None,
+                 drop_duplicates: bool = False,
                  test_mode: bool = False) -> None:
         if classes is not None and label_file is not None:
             raise ValueError('give either classes or label_file, not both')
@@ -59,7 +63,8 @@ class AVDataset(Dataset):
                      read_label_file(label_file) if label_file is not None else None)
         self.data_list, self.label_map = load_annotations(
             ann_file, ann_format=ann_format, data_prefix=data_prefix, label_map=label_map,
-            filename_template=filename_template, split=split)
+            filename_template=filename_template, split=split,
+            drop_duplicates=drop_duplicates)
         self.ann_file = ann_file
         self.test_mode = test_mode
         self.metainfo = dict(classes=self.label_map.classes)
