@@ -85,9 +85,15 @@ def check_checkpoint_fits(model: nn.Module, checkpoint: dict, filename: str) -> 
     ``AVClassifier`` loading pre-training weights) run their own, equally strict, check."""
     if getattr(model, 'adapts_checkpoints', False):
         return
+    import torch
+
     from mavil.models.pretrained import match_state_dict, unwrap_state
-    state = unwrap_state(checkpoint)
-    report = match_state_dict(state, model.state_dict(), source=filename,
+
+    def tensors(state: dict) -> dict:  # leave out extra states (e.g. a teacher's record)
+        return {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
+
+    state = tensors(unwrap_state(checkpoint))
+    report = match_state_dict(state, tensors(model.state_dict()), source=filename,
                               what=type(model).__name__)
     trainable = {name for name, p in model.named_parameters() if p.requires_grad}
     absent = [k for k in report.missing if k in trainable]

@@ -26,7 +26,6 @@ from typing import Optional, Sequence, Union
 
 import torch
 from mmengine.logging import print_log
-from mmengine.model import BaseModel
 from torch import nn
 
 from mavil.registry import MODELS, build_component
@@ -34,6 +33,7 @@ from mavil.structures import AVDataSample
 from ..pretrained import LoadReport, adapt_checkpoint_state
 from ..layers import FinetuneMasking
 from ..necks import build_fusion
+from .base import FiniteLossModel
 from .mavil import mean_pool
 
 ComponentCfg = Union[dict, nn.Module]
@@ -72,7 +72,7 @@ def _checked_labels(sample: AVDataSample, key: str, num_classes: int, i: int) ->
 
 
 @MODELS.register_module()
-class AVClassifier(BaseModel):
+class AVClassifier(FiniteLossModel):
     """Audio / video / audio+video classifier on pre-trained MAViL encoders.
 
     Args:

@@ -9,13 +9,12 @@ import copy
 from typing import Optional, Union
 
 import torch
-from mmengine.logging import MessageHub
-from mmengine.model import BaseModel
 from torch import nn
 
 from mavil.registry import MODELS, build_component
 from mavil.structures import AVDataSample, MicroBatches
 from ..necks import build_fusion
+from .base import FiniteLossModel
 from .exact_contrast import exact_contrast_step
 from .views import EncodedViews, RNGState, StepMasks, replay_rng
 
@@ -33,7 +32,7 @@ def mean_pool(tokens: torch.Tensor) -> torch.Tensor:
 
 
 @MODELS.register_module()
-class MAViL(BaseModel):
+class MAViL(FiniteLossModel):
     """Masked Audio-Video Learner.
 
     Args:
@@ -232,13 +231,3 @@ class MAViL(BaseModel):
         with replay_rng(rng_state):
             views = self.encode(inputs, masks)
         return self.reconstruction_losses(inputs, views, masks), views.embeddings
-
-    def parse_losses(self, losses: dict) -> tuple[torch.Tensor, dict]:
-        """MMEngine's sum of ``loss*`` terms, stopping on a non-finite total before any update."""
-        loss, log_vars = super().parse_losses(losses)
-        if not torch.isfinite(loss):
-            terms = {k: float(v) for k, v in log_vars.items()}
-            step = MessageHub.get_current_instance().get_info('iter')
-            step = 'unknown' if step is None else step + 1
-            raise FloatingPointError(f'non-finite loss at training step {step}: {terms}')
-        return loss, log_vars

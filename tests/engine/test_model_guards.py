@@ -1,0 +1,77 @@
+"""Loud failures instead of silently wrong runs: a checkpoint that does not fit the model is
+an error (item 4), and a non-finite loss stops every model before the update (item 5)."""
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.model import BaseModel
+from mmengine.optim import OptimWrapper
+
+import mavil.models  # noqa: F401  (registers the models)
+from mavil.engine import MAViLRunner
+from mavil.registry import MODELS
+from mavil.structures import AVDataSample
+
+FIXTURES = Path(__file__).resolve().parents[1] / 'fixtures' / 'configs'
+
+
+def build_model(name: str):
+    cfg = Config.fromfile(str(FIXTURES / name))
+    return MODELS.build(cfg.model), cfg
+
+
+def test_every_training_model_has_the_non_finite_guard():
+    from mavil.models.algorithms.base import FiniteLossModel
+    models = {k: v for k, v in MODELS.module_dict.items()
+              if isinstance(v, type) and issubclass(v, BaseModel)}
+    assert {'MAViL', 'AVClassifier', 'AVRetriever'} <= set(models)
+    unguarded = [k for k, v in models.items() if not issubclass(v, FiniteLossModel)]
+    assert not unguarded, f'models without the non-finite loss guard: {unguarded}'
+
+
+def test_classifier_nan_stops_before_the_update_naming_step_and_terms():
+    model, cfg = build_model('tiny_ft_audio.py')
+    model.train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+    audio = torch.full((2, 1, *cfg.model.audio_encoder.input_size), math.nan)
+    samples = [AVDataSample(labels=torch.tensor([0])), AVDataSample(labels=torch.tensor([1]))]
+    data = dict(inputs=dict(audio=list(audio)), data_samples=samples)
+    with pytest.raises(FloatingPointError, match=r'non-finite loss at training step .*'
+                                                 r'stopped before the update: .*loss_cls'):
+        model.train_step(data, optim)
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) or before[k].isnan().all()
+               for k in before), 'weights changed'
+
+
+def test_checkpoint_of_another_architecture_is_an_error():
+    from mavil.engine.resume import check_checkpoint_fits
+    model, _ = build_model('tiny_stage1.py')
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    wrong = dict(state)
+    key = next(k for k in wrong if k.endswith('attn.qkv.weight'))
+    wrong[key] = torch.zeros(wrong[key].shape[0] * 2, wrong[key].shape[1])
+    with pytest.raises(RuntimeError, match=rf'(?s)1 tensor shapes differ.*{key}'):
+        check_checkpoint_fits(model, {'state_dict': wrong}, 'other.pth')
+    few = {k: v for k, v in state.items() if k.startswith('audio_encoder.')}
+    with pytest.raises(RuntimeError, match=r'other\.pth does not fit MAViL: \d+ of its \d+ '
+                                           r'trainable parameters are not in the file.*'
+                                           r'video_encoder\.'):
+        check_checkpoint_fits(model, {'state_dict': few}, 'other.pth')
+    check_checkpoint_fits(model, {'state_dict': state}, 'same.pth')  # fits
+
+
+def test_load_from_a_partial_checkpoint_fails(tiny_config, tmp_path):
+    """Through the runner's ``load_from``, as tools/test.py and tools/train.py use it."""
+    model, _ = build_model('tiny_stage1.py')
+    few = {k: v for k, v in model.state_dict().items() if k.startswith('audio_encoder.')}
+    path = tmp_path / 'other.pth'
+    torch.save({'state_dict': few, 'meta': {}}, path)
+    cfg = Config.fromfile(str(tiny_config))
+    cfg.work_dir, cfg.load_from = str(tmp_path), str(path)
+    runner = MAViLRunner.from_cfg(cfg)
+    with pytest.raises(RuntimeError, match='trainable parameters are not in the file'):
+        runner.load_or_resume()
