@@ -1,6 +1,8 @@
 from .accumulation import MicroBatchLoader, contrast_batch_note, resolve_exact_contrast
 from .checkpoint_hook import AtomicCheckpointHook
 from .hooks import SkippedSampleHook
+from .loops import (SkipAwareEpochBasedTrainLoop, SkipAwareIterBasedTrainLoop, SkipAwareTestLoop,
+                    SkipAwareValLoop)
 from .optim_constructors import FinetuneOptimWrapperConstructor
 from .optim_wrapper import AutocastOptimWrapper
 from .runner import CPUCompatibleDDP, MAViLRunner
@@ -8,5 +10,6 @@ from .runner import CPUCompatibleDDP, MAViLRunner
 __all__ = [
     'AtomicCheckpointHook', 'AutocastOptimWrapper', 'CPUCompatibleDDP', 'SkippedSampleHook',
     'FinetuneOptimWrapperConstructor', 'MAViLRunner', 'MicroBatchLoader', 'contrast_batch_note',
-    'resolve_exact_contrast'
+    'resolve_exact_contrast', 'SkipAwareEpochBasedTrainLoop', 'SkipAwareIterBasedTrainLoop',
+    'SkipAwareTestLoop', 'SkipAwareValLoop'
 ]

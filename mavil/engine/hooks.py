@@ -1,60 +1,134 @@
 """Hooks: counting (and limiting) clips skipped because their media is unusable."""
+from collections import Counter
 from typing import Optional
 
+import torch
+from mmengine.dist import all_reduce, get_world_size
 from mmengine.hooks import Hook
 
 from mavil.registry import HOOKS
 from mavil.structures import SKIPPED_KEY, MicroBatches
+from .loops import request_skip
 
 
 @HOOKS.register_module()
 class SkippedSampleHook(Hook):
-    """Counts the ``skipped`` entries ``av_collate`` puts in each batch.
+    """Counts, logs and limits the clips ``av_collate`` set aside (``data_batch['skipped']``).
 
-    Every skipped clip is logged with its file and reason; the running count is logged as
-    ``skipped_samples``; training stops with a clear error once more than ``max_skip_ratio``
-    of the samples seen (after ``min_samples``) were skipped. Evaluation skips are reported
-    at the end of each evaluation.
+    * Every skipped clip is logged with the step, its file and the reason (each line is unique,
+      so MMEngine's filter of repeated warnings does not hide a clip skipped again); the
+      running count is logged as ``skipped_samples``; each epoch ends with a summary of the
+      files skipped in it.
+    * A training step whose batch has no readable clip left, or fewer than
+      ``min_batch_size`` after skips (the contrastive losses need 2), is left out: no forward,
+      no update (the skip-aware loops honour it); it is logged with its files and counted as
+      ``skipped_steps``, and its readable clips count as skipped too. Under DDP all processes
+      agree (one small all-reduce per step), so every rank leaves out the same step.
+    * Training stops with a clear error once more than ``max_skip_ratio`` of the clips seen
+      (over all processes, after ``min_samples``) were skipped.
+    * Evaluation skips are reported at the end of each evaluation.
+
+    Args:
+        max_skip_ratio: largest tolerated fraction of skipped training clips.
+        min_samples: clips to see before the ratio is enforced.
+        min_batch_size: fewest readable clips a batch that lost clips may train on.
     """
     priority = 'VERY_HIGH'
 
-    def __init__(self, *, max_skip_ratio: float = 0.01, min_samples: int = 200) -> None:
+    def __init__(self, *, max_skip_ratio: float = 0.01, min_samples: int = 200,
+                 min_batch_size: int = 2) -> None:
         if not 0 <= max_skip_ratio < 1:
             raise ValueError(f'max_skip_ratio must be in [0, 1), got {max_skip_ratio}')
+        if min_batch_size < 1:
+            raise ValueError(f'min_batch_size must be >= 1, got {min_batch_size}')
         self.max_skip_ratio = max_skip_ratio
         self.min_samples = min_samples
+        self.min_batch_size = min_batch_size
         self.seen = {'train': 0, 'val': 0, 'test': 0}
         self.skipped = {'train': 0, 'val': 0, 'test': 0}
+        self.skipped_steps = 0
+        self.epoch_files: Counter = Counter()  # (filename, reason) -> times, this epoch
 
-    def _count(self, runner, data_batch: Optional[dict], mode: str) -> None:
+    def before_train(self, runner) -> None:
+        if not getattr(runner.train_loop, 'honours_skip_step', False):
+            raise TypeError(f'SkippedSampleHook needs a skip-aware training loop, got '
+                            f'{type(runner.train_loop).__name__}; use mavil\'s '
+                            'IterBasedTrainLoop / EpochBasedTrainLoop (default_scope="mavil")')
+
+    def _log_skips(self, runner, skipped: list, where: str) -> None:
+        for item in skipped:
+            runner.logger.warning(f'{where}: skipped unreadable clip {item["filename"]}: '
+                                  f'{item["reason"]}')
+            self.epoch_files[(item['filename'], item['reason'])] += 1
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        # exact contrast accumulation hands the loop all micro-batches of a step at once
+        batches = [b for b in (data_batch if isinstance(data_batch, MicroBatches) else
+                               [data_batch]) if isinstance(b, dict) and SKIPPED_KEY in b]
+        if not batches:
+            return
+        step = runner.iter + 1
+        skipped = [item for b in batches for item in b[SKIPPED_KEY]]
+        samples = [s for b in batches for s in (b.get('data_samples') or [])]
+        readable = len(samples)
+        too_few = (any(not b.get('data_samples') for b in batches)
+                   or (bool(skipped) and readable < self.min_batch_size))
+        # [clips, skipped clips, processes with too few readable clips], summed over ranks
+        counts = torch.tensor([readable + len(skipped), len(skipped), int(too_few)],
+                              dtype=torch.float64)
+        if get_world_size() > 1:
+            all_reduce(counts, op='sum')
+        seen, lost, ranks_too_few = (int(v) for v in counts.tolist())
+        self._log_skips(runner, skipped, f'step {step}')
+        if ranks_too_few:
+            request_skip(data_batch)
+            lost = seen  # none of this step's clips is trained on
+            self.skipped_steps += 1
+            files = [s.metainfo.get('filename', '?') for s in samples]
+            why = (f'{readable} readable clip(s) left ({", ".join(files) or "none"}) after '
+                   f'{len(skipped)} skipped, fewer than min_batch_size={self.min_batch_size}'
+                   if too_few else 'another process has too few readable clips')
+            runner.logger.warning(f'step {step}: step skipped without an update: {why} '
+                                  f'(skipped steps so far: {self.skipped_steps})')
+        self.seen['train'] += seen
+        self.skipped['train'] += lost
+        runner.message_hub.update_scalar('train/skipped_samples', self.skipped['train'])
+        runner.message_hub.update_scalar('train/skipped_steps', self.skipped_steps)
+        ratio = self.skipped['train'] / max(self.seen['train'], 1)
+        if self.seen['train'] >= self.min_samples and ratio > self.max_skip_ratio:
+            raise RuntimeError(
+                f'{self.skipped["train"]} of {self.seen["train"]} training clips ({ratio:.1%}) '
+                f'were skipped (unreadable, or left out with {self.skipped_steps} steps that '
+                f'had too few readable clips), above max_skip_ratio={self.max_skip_ratio:.1%}; '
+                'check the data (tools/data/build_annotations.py lists bad files) or raise '
+                'the limit')
+
+    def after_train_epoch(self, runner) -> None:
+        if self.epoch_files:
+            listing = '; '.join(f'{name} ({reason})' + (f' x{n}' if n > 1 else '')
+                                for (name, reason), n in sorted(self.epoch_files.items()))
+            runner.logger.warning(
+                f'epoch {runner.epoch + 1}: {sum(self.epoch_files.values())} clip(s) skipped '
+                f'({len(self.epoch_files)} distinct), {self.skipped_steps} step(s) skipped so '
+                f'far: {listing}')
+        self.epoch_files.clear()
+
+    def _count_eval(self, runner, batch_idx: int, data_batch: Optional[dict],
+                    mode: str) -> None:
         if not isinstance(data_batch, dict) or SKIPPED_KEY not in data_batch:
             return
         skipped = data_batch[SKIPPED_KEY]
         self.seen[mode] += len(data_batch.get('data_samples') or []) + len(skipped)
         self.skipped[mode] += len(skipped)
         for item in skipped:
-            runner.logger.warning(f'skipped unreadable clip {item["filename"]}: '
-                                  f'{item["reason"]}')
-        if mode != 'train':
-            return
-        runner.message_hub.update_scalar('train/skipped_samples', self.skipped['train'])
-        ratio = self.skipped['train'] / max(self.seen['train'], 1)
-        if self.seen['train'] >= self.min_samples and ratio > self.max_skip_ratio:
-            raise RuntimeError(
-                f'{self.skipped["train"]} of {self.seen["train"]} training clips ({ratio:.1%}) '
-                f'were unreadable, above max_skip_ratio={self.max_skip_ratio:.1%}; check the '
-                'data (tools/data/build_annotations.py lists bad files) or raise the limit')
-
-    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        # exact contrast accumulation hands the loop all micro-batches of a step at once
-        for batch in (data_batch if isinstance(data_batch, MicroBatches) else [data_batch]):
-            self._count(runner, batch, 'train')
+            runner.logger.warning(f'{mode} batch {batch_idx}: skipped unreadable clip '
+                                  f'{item["filename"]}: {item["reason"]}')
 
     def before_val_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        self._count(runner, data_batch, 'val')
+        self._count_eval(runner, batch_idx, data_batch, 'val')
 
     def before_test_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        self._count(runner, data_batch, 'test')
+        self._count_eval(runner, batch_idx, data_batch, 'test')
 
     def _report(self, runner, mode: str) -> None:
         if self.skipped[mode]:

@@ -182,6 +182,24 @@ class MAViLRunner(Runner):
         for group in optim_wrapper.optimizer.param_groups:
             group['lr'] = group['lr'] * ratio
 
+    def build_train_loop(self, loop):
+        if isinstance(loop, dict) and 'type' not in loop and 'by_epoch' in loop:
+            loop = dict(loop)  # MMEngine would build its own loop class directly
+            by_epoch = loop.pop('by_epoch')
+            loop['type'] = ('mavil.SkipAwareEpochBasedTrainLoop' if by_epoch else
+                            'mavil.SkipAwareIterBasedTrainLoop')
+        return super().build_train_loop(loop)
+
+    def build_val_loop(self, loop):
+        if isinstance(loop, dict) and 'type' not in loop:
+            loop = dict(loop, type='mavil.SkipAwareValLoop')
+        return super().build_val_loop(loop)
+
+    def build_test_loop(self, loop):
+        if isinstance(loop, dict) and 'type' not in loop:
+            loop = dict(loop, type='mavil.SkipAwareTestLoop')
+        return super().build_test_loop(loop)
+
     def train(self):
         """Check the files the model's ``init_cfg`` needs (e.g. the IN-SSL image checkpoint)
         before building data loaders, then train."""

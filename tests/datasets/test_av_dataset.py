@@ -102,9 +102,9 @@ def test_unreadable_clips_are_skipped_and_counted(media, tmp_path):
 
     logged = []
     runner = SimpleNamespace(
-        logger=SimpleNamespace(warning=logged.append),
+        iter=0, logger=SimpleNamespace(warning=logged.append),
         message_hub=SimpleNamespace(update_scalar=lambda key, value: logged.append(value)))
-    hook = SkippedSampleHook(max_skip_ratio=0.5, min_samples=4)
+    hook = SkippedSampleHook(max_skip_ratio=0.5, min_samples=4, min_batch_size=1)
     with pytest.raises(RuntimeError, match=r'3 of 4 training clips \(75.0%\)'):
         hook.before_train_iter(runner, 0, batch)
     assert sum('skipped unreadable clip' in str(m) for m in logged) == 3
@@ -113,7 +113,7 @@ def test_unreadable_clips_are_skipped_and_counted(media, tmp_path):
 
 def test_skip_under_threshold_continues():
     hook = SkippedSampleHook(max_skip_ratio=0.5, min_samples=2)
-    runner = SimpleNamespace(logger=SimpleNamespace(warning=lambda m: None),
+    runner = SimpleNamespace(iter=0, logger=SimpleNamespace(warning=lambda m: None),
                              message_hub=SimpleNamespace(update_scalar=lambda k, v: None))
     batch = dict(data_samples=[object()] * 3,
                  skipped=[dict(filename='x.mp4', reason='corrupt')])
