@@ -75,13 +75,28 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def refuse_whitespace(stages: list[Stage]) -> None:
+    """Teacher paths reach tools/train.py through --cfg-options, whose values MMEngine strips
+    of whitespace: a path with a space would change silently (after stage 1 has run), so
+    such paths are refused before anything runs."""
+    for stage in stages:
+        for option in stage.cfg_options + stage.teacher_options():
+            if any(ch.isspace() for ch in option.partition('=')[2]):
+                raise SystemExit(
+                    f'[pipeline] {stage.name}: {option!r} contains whitespace, which '
+                    'MMEngine strips from --cfg-options values; use a --work-root and config '
+                    'paths without spaces (e.g. a symlink to the folder)')
+
+
 def plan(args: argparse.Namespace) -> list[Stage]:
     try:
-        return plan_stages(args.config, args.iters, args.work_root,
-                           stage2_configs=args.stage2_configs, cfg_options=args.cfg_options,
-                           stage2_cfg_options=args.stage2_cfg_options)
+        stages = plan_stages(args.config, args.iters, args.work_root,
+                             stage2_configs=args.stage2_configs, cfg_options=args.cfg_options,
+                             stage2_cfg_options=args.stage2_cfg_options)
     except FileNotFoundError as err:
         raise SystemExit(str(err)) from err
+    refuse_whitespace(stages)
+    return stages
 
 
 def command(stage: Stage, args: argparse.Namespace, resume: Optional[str]) -> list[str]:

@@ -8,6 +8,21 @@ from mmengine.config import Config, DictAction
 from .inference import load_config
 
 
+class StrictDictAction(DictAction):
+    """MMEngine's ``DictAction`` (``--cfg-options k=v ...``), refusing values with whitespace,
+    which MMEngine would silently strip (``work_dir=/my runs`` -> ``/myruns``)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        for item in values:
+            key, _, value = item.partition('=')
+            if any(ch.isspace() for ch in value):
+                parser.error(f'{option_string} {item!r}: MMEngine removes whitespace from '
+                             'values, so this would silently become '
+                             f'{key}={"".join(value.split())!r}; set it in a config file '
+                             'instead (or use a path without spaces)')
+        super().__call__(parser, namespace, values, option_string)
+
+
 def tool_parser(doc: str) -> argparse.ArgumentParser:
     """A tool's parser: ``doc``'s first line as description, the rest (from the third line)
     as epilog, kept as written."""
@@ -25,7 +40,7 @@ def add_model_args(parser: argparse.ArgumentParser,
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--unsafe-load', action='store_true',
                         help='allow full unpickling of a trusted .pth checkpoint')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+    parser.add_argument('--cfg-options', nargs='+', action=StrictDictAction, default={},
                         help='config overrides, e.g. model.audio_encoder.mask_ratio=0.5')
 
 
@@ -33,8 +48,9 @@ def add_runner_args(parser: argparse.ArgumentParser) -> None:
     """--work-dir, --cfg-options, --launcher, --local-rank, --unsafe-load."""
     parser.add_argument('--work-dir', help='where logs and checkpoints go')
     parser.add_argument('--unsafe-load', action='store_true',
-                        help='allow full unpickling of load_from checkpoints (trusted files)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='allow full unpickling of checkpoints (load_from and resume): '
+                        'only for trusted files that need it, as unpickling can run code')
+    parser.add_argument('--cfg-options', nargs='+', action=StrictDictAction, default={},
                         help='override config keys, e.g. model.fusion.type=MBTFusion')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none')

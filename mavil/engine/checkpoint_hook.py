@@ -20,6 +20,7 @@ from mmengine.hooks import CheckpointHook
 
 from mavil.checkpoint_io import atomic_write_text, remove_stale_temporaries
 from mavil.registry import HOOKS
+from .config_check import check_checkpoint_hook_kwargs
 from .resume import LAST_CHECKPOINT
 
 
@@ -49,7 +50,12 @@ class _DeferredRemovals:
 
 @HOOKS.register_module(name=['AtomicCheckpointHook', 'CheckpointHook'])
 class AtomicCheckpointHook(CheckpointHook):
-    """MMEngine's CheckpointHook with crash-safe ordering (see the module docstring)."""
+    """MMEngine's CheckpointHook with crash-safe ordering (see the module docstring).
+    Unknown keyword arguments are an error here, not at the first save."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        check_checkpoint_hook_kwargs(self.args)
 
     def before_train(self, runner) -> None:
         super().before_train(runner)

@@ -38,6 +38,7 @@ from mavil.checkpoint_io import (fsync_file, load_checkpoint_file, plain_data_me
 from mavil.registry import MODEL_WRAPPERS, RUNNERS
 from mavil.structures import MicroBatches
 from .accumulation import MicroBatchLoader, contrast_batch_note, resolve_exact_contrast
+from .config_check import check_top_level_keys
 from .resume import check_checkpoint_fits, newest_intact_checkpoint
 from .schedules import resolve_epoch_schedule
 
@@ -89,8 +90,10 @@ class MAViLRunner(Runner):
 
     @classmethod
     def from_cfg(cls, cfg) -> 'MAViLRunner':
-        """Scheduler bounds follow ``warmup_epochs`` / ``train_cfg.max_epochs``
-        (:func:`~mavil.engine.schedules.resolve_epoch_schedule`), then MMEngine's build."""
+        """Misspelt top-level keys are refused (:mod:`.config_check`); scheduler bounds
+        follow ``warmup_epochs`` / ``train_cfg.max_epochs``
+        (:func:`~mavil.engine.schedules.resolve_epoch_schedule`); then MMEngine's build."""
+        check_top_level_keys(cfg, getattr(cfg, 'filename', None) or 'config')
         cfg = copy.deepcopy(cfg)
         resolve_epoch_schedule(cfg)
         return super().from_cfg(cfg)
@@ -160,6 +163,11 @@ class MAViLRunner(Runner):
                 self._train_dataloader = MicroBatchLoader(loader, self.accumulation_count())
                 self.logger.info(f'exact contrast: one iteration = one optimizer step of '
                                  f'{self.accumulation_count()} micro-batches')
+        if isinstance(loop, dict) and 'type' not in loop and 'by_epoch' in loop:
+            loop = dict(loop)  # MMEngine would build its own loop class directly
+            by_epoch = loop.pop('by_epoch')
+            loop['type'] = ('mavil.SkipAwareEpochBasedTrainLoop' if by_epoch else
+                            'mavil.SkipAwareIterBasedTrainLoop')
         return super().build_train_loop(loop)
 
     def build_optim_wrapper(self, optim_wrapper):
@@ -181,14 +189,6 @@ class MAViLRunner(Runner):
                          f'scaling lr by {ratio:g}')
         for group in optim_wrapper.optimizer.param_groups:
             group['lr'] = group['lr'] * ratio
-
-    def build_train_loop(self, loop):
-        if isinstance(loop, dict) and 'type' not in loop and 'by_epoch' in loop:
-            loop = dict(loop)  # MMEngine would build its own loop class directly
-            by_epoch = loop.pop('by_epoch')
-            loop['type'] = ('mavil.SkipAwareEpochBasedTrainLoop' if by_epoch else
-                            'mavil.SkipAwareIterBasedTrainLoop')
-        return super().build_train_loop(loop)
 
     def build_val_loop(self, loop):
         if isinstance(loop, dict) and 'type' not in loop:

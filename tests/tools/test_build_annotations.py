@@ -80,6 +80,7 @@ def test_writes_good_files_and_lists_every_bad_one(build_annotations, video_dir,
     assert errors['dog/no_audio.mp4']['error'] == 'MissingStreamError'
     assert errors['cat/too_short.mp4']['error'] == 'ClipTooShortError'
     assert 'usable: 3' in stdout and 'unusable: 7' in stdout and '1 other files' in stdout
+    assert 'ignored (not ending in .mp4 .mkv .webm .avi): README.txt' in stdout  # named
 
     # the annotation is what AVDataset reads: every clip loads
     dataset = AVDataset(ann_file=str(out), data_prefix=str(video_dir), pipeline=PIPELINE)

@@ -11,21 +11,23 @@ VIDEO_EXTENSIONS = ('.mp4', '.mkv', '.webm', '.avi')
 
 
 def scan_videos(root: str,
-                extensions: Sequence[str] = VIDEO_EXTENSIONS) -> Tuple[List[str], int]:
-    """Video files under ``root`` (recursively; hidden folders skipped), as sorted POSIX paths
-    relative to ``root``, and the number of other files seen."""
+                extensions: Sequence[str] = VIDEO_EXTENSIONS) -> Tuple[List[str], List[str]]:
+    """Video files under ``root`` (recursively; hidden folders skipped), and the other files
+    seen (not ending in one of ``extensions``), both as sorted POSIX paths relative to
+    ``root``."""
     if not osp.isdir(root):
         raise NotADirectoryError(f'not a directory: {root}')
     extensions = tuple(e.lower() if e.startswith('.') else f'.{e.lower()}' for e in extensions)
-    videos, others = [], 0
+    videos, others = [], []
     for folder, subfolders, files in os.walk(root):
         subfolders[:] = sorted(d for d in subfolders if not d.startswith('.'))
         for name in files:
+            path = osp.relpath(osp.join(folder, name), root).replace(os.sep, '/')
             if name.lower().endswith(extensions) and not name.startswith('.'):
-                videos.append(osp.relpath(osp.join(folder, name), root).replace(os.sep, '/'))
+                videos.append(path)
             else:
-                others += 1
-    return sorted(videos), others
+                others.append(path)
+    return sorted(videos), sorted(others)
 
 
 def _init_worker(initializer: Optional[Callable], initargs: tuple) -> None:

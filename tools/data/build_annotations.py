@@ -371,9 +371,13 @@ def main(argv=None) -> int:
     write_errors(errors_path, errors)
 
     checks = 'header + packets' + (f' + decode ({args.backend})' if args.check_decode else '')
-    print(f'{len(names)} video files under {args.video_dir} ({others} other files ignored), '
-          f'checked ({checks}) in {time.time() - start_time:.1f} s with {args.workers} '
-          'worker(s)')
+    print(f'{len(names)} video files under {args.video_dir} ({len(others)} other files '
+          f'ignored), checked ({checks}) in {time.time() - start_time:.1f} s with '
+          f'{args.workers} worker(s)')
+    if others:
+        shown = others[:args.max_print]
+        print(f'ignored (not ending in {" ".join(args.extensions)}): ' + ', '.join(shown)
+              + (f', ... ({len(others) - len(shown)} more)' if len(others) > len(shown) else ''))
     if other_split:
         print(f'{other_split} files belong to another split than {args.split!r}: left out')
     if args.subset is not None:

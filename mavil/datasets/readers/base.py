@@ -119,11 +119,15 @@ class MediaReader(ABC):
         filename: path of the media file.
         duration_tolerance: how many seconds a decoded stream may fall short of the duration
             the header declares before the file is called truncated.
+        read_video: False for audio-only use: the video stream is neither opened nor
+            indexed (nor checked), so a broken video track does not matter.
     """
 
-    def __init__(self, filename: str, *, duration_tolerance: float = 0.5) -> None:
+    def __init__(self, filename: str, *, duration_tolerance: float = 0.5,
+                 read_video: bool = True) -> None:
         self.filename = str(filename)
         self.duration_tolerance = duration_tolerance
+        self.read_video = read_video
         # One PyAV container per reader, opened once (opening costs milliseconds): it gives
         # the header here and the audio (both backends) and frames (PyAV backend) later.
         self._container = open_container(self.filename)
@@ -183,6 +187,8 @@ class MediaReader(ABC):
         """
         if not self.has_video:
             raise MissingStreamError(self.filename, 'has no video stream')
+        if not self.read_video:
+            raise RuntimeError(f'{self.filename}: opened with read_video=False')
         indices = self.frame_indices(timestamps)
         unique, inverse = np.unique(indices, return_inverse=True)
         frames = self._decode_frames(unique)  # [U, H, W, 3]

@@ -35,17 +35,18 @@ class DecordReader(ContainerAudio, MediaReader):
 
     Args:
         filename: path of the media file.
-        duration_tolerance: see :class:`MediaReader`.
+        duration_tolerance, read_video: see :class:`MediaReader`.
         num_threads: decoder threads (decord's 0 means one per core; keep 1 inside workers).
     """
 
     def __init__(self, filename: str, *, duration_tolerance: float = 0.5,
-                 num_threads: int = 1) -> None:
-        super().__init__(filename, duration_tolerance=duration_tolerance)
+                 num_threads: int = 1, read_video: bool = True) -> None:
+        super().__init__(filename, duration_tolerance=duration_tolerance,
+                         read_video=read_video)
         self._video = None
         try:
             self._decord = _import_decord()
-            if self.has_video:
+            if self.has_video and self.read_video:
                 self._open_video(num_threads)
         except BaseException:
             self.close()

@@ -29,18 +29,19 @@ class PyAVReader(ContainerAudio, MediaReader):
 
     Args:
         filename: path of the media file.
-        duration_tolerance: see :class:`MediaReader`.
+        duration_tolerance, read_video: see :class:`MediaReader`.
         num_threads: decoder threads (keep 1 inside data-loader workers).
     """
 
     def __init__(self, filename: str, *, duration_tolerance: float = 0.5,
-                 num_threads: int = 1) -> None:
-        super().__init__(filename, duration_tolerance=duration_tolerance)
+                 num_threads: int = 1, read_video: bool = True) -> None:
+        super().__init__(filename, duration_tolerance=duration_tolerance,
+                         read_video=read_video)
         self.num_threads = num_threads
         self._frame_pts = np.zeros(0, dtype=np.int64)  # [N] sorted, stream time base
         self._key_pts = np.zeros(0, dtype=np.int64)  # [K] sorted pts of keyframes
         try:
-            if self.has_video:
+            if self.has_video and self.read_video:
                 # before the decoder opens (at the first decode); fixed from then on
                 self._container.streams.video[0].thread_count = num_threads
                 self._index()

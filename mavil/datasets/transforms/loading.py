@@ -65,8 +65,10 @@ class LoadAudioVideo(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         filename = str(self.require(results, 'filename'))
+        # audio-only: the video stream is not even opened (a broken one does not matter)
+        video_options = {} if 'video' in self.modalities else {'read_video': False}
         with open_media(filename, backend=self.backend, num_threads=self.num_threads,
-                        duration_tolerance=self.duration_tolerance) as reader:
+                        duration_tolerance=self.duration_tolerance, **video_options) as reader:
             for modality in self.modalities:
                 if not getattr(reader, f'has_{modality}'):
                     raise MissingStreamError(filename, f'has no {modality} stream, which '

@@ -1,0 +1,24 @@
+"""Paths with spaces cannot pass through --cfg-options (MMEngine strips whitespace from the
+values): refused up front instead of failing after stage 1 (item 12)."""
+import pytest
+
+from tools.train import parse_args as train_args
+from ..stage2.conftest import REPO, TINY_STAGE1, TINY_STAGE2
+from ..stage2.test_configs import load_tool
+
+
+def test_pipeline_refuses_a_work_root_with_spaces_before_running(tmp_path):
+    pipeline = load_tool('pretrain_pipeline')
+    root = tmp_path / 'dir with space'
+    with pytest.raises(SystemExit, match=r'teacher_ckpt=.*dir with space.*contains whitespace'):
+        pipeline.main([str(TINY_STAGE1), '--iters', '1', '--stage2-configs', str(TINY_STAGE2),
+                       '--work-root', str(root), '--dry-run'])
+    assert not root.exists()
+
+
+def test_cfg_options_value_with_spaces_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        train_args([str(REPO / 'configs/mavil/stage1.py'), '--cfg-options',
+                    'work_dir=/my runs/a'])
+    assert "would silently become work_dir='/myruns/a'" in capsys.readouterr().err
+    assert train_args(['c.py', '--cfg-options', 'a=1'], ).cfg_options == {'a': 1}
