@@ -15,7 +15,8 @@ from mmengine.runner import Runner
 
 # keys read by MAViLRunner and the tools, beyond Runner.__init__'s parameters
 PROJECT_KEYS = ('runner_type', 'total_batch_size', 'unsafe_load', 'find_unused_parameters',
-                'custom_imports', 'gpu_ids', 'dist_params', 'work_dir', 'model_wrapper_cfg')
+                'custom_imports', 'gpu_ids', 'dist_params', 'work_dir', 'model_wrapper_cfg',
+                'exact_contrast', 'warmup_epochs')
 TYPO_CUTOFF = 0.85
 
 
