@@ -33,7 +33,7 @@ class FiniteLossModel(BaseModel):
             step = 'unknown' if step is None else step + 1
             where = 'here' if local_bad else 'on another process'
             raise FloatingPointError(
-                f'non-finite loss at training step {step} ({where}), stopped before the '
-                f'update: {terms}. Lower the learning rate, check the data, or use bf16 '
-                'rather than fp16.')
+                f'non-finite loss at training step {step}: {terms}; stopped before the update '
+                f'({where}). Lower the learning rate, check the data, or use bf16 rather '
+                'than fp16.')
         return loss, log_vars
