@@ -21,5 +21,5 @@ visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 log_level = 'INFO'
 load_from = None
 resume = False
-unsafe_load = False  # full unpickling of load_from files (resume of a run's own is always allowed)
+unsafe_load = False  # full unpickling of checkpoints (load_from and resume); trusted files only
 randomness = dict(seed=0, deterministic=False)
