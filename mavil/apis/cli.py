@@ -1,4 +1,4 @@
-"""Shared command-line plumbing of tools/train.py and tools/test.py (MMEngine conventions)."""
+"""Shared command-line plumbing of the tools (MMEngine conventions): parsers, config loading."""
 import argparse
 import os
 import os.path as osp
