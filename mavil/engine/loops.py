@@ -70,25 +70,26 @@ class SkipAwareIterBasedTrainLoop(IterBasedTrainLoop):
         self._iter += 1
 
 
-@LOOPS.register_module(name=['SkipAwareValLoop', 'ValLoop'])
-class SkipAwareValLoop(ValLoop):
-    """``ValLoop`` that counts, but does not run, a batch without any readable clip."""
+class _SkipAwareEvalIter:
+    """``run_iter`` of an evaluation loop that counts, but does not run, a batch without any
+    readable clip (its hooks see it, with no outputs)."""
+    mode: str  # 'val' | 'test': the hooks it calls
 
     def run_iter(self, idx: int, data_batch: dict) -> None:
         if not _nothing_readable(data_batch):
             return super().run_iter(idx, data_batch)
-        self.runner.call_hook('before_val_iter', batch_idx=idx, data_batch=data_batch)
-        self.runner.call_hook('after_val_iter', batch_idx=idx, data_batch=data_batch,
+        self.runner.call_hook(f'before_{self.mode}_iter', batch_idx=idx, data_batch=data_batch)
+        self.runner.call_hook(f'after_{self.mode}_iter', batch_idx=idx, data_batch=data_batch,
                               outputs=[])
+
+
+@LOOPS.register_module(name=['SkipAwareValLoop', 'ValLoop'])
+class SkipAwareValLoop(_SkipAwareEvalIter, ValLoop):
+    """``ValLoop`` that counts, but does not run, a batch without any readable clip."""
+    mode = 'val'
 
 
 @LOOPS.register_module(name=['SkipAwareTestLoop', 'TestLoop'])
-class SkipAwareTestLoop(TestLoop):
+class SkipAwareTestLoop(_SkipAwareEvalIter, TestLoop):
     """``TestLoop`` that counts, but does not run, a batch without any readable clip."""
-
-    def run_iter(self, idx: int, data_batch: dict) -> None:
-        if not _nothing_readable(data_batch):
-            return super().run_iter(idx, data_batch)
-        self.runner.call_hook('before_test_iter', batch_idx=idx, data_batch=data_batch)
-        self.runner.call_hook('after_test_iter', batch_idx=idx, data_batch=data_batch,
-                              outputs=[])
+    mode = 'test'
