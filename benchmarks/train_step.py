@@ -21,6 +21,15 @@ Memory: each (stage, precision) trains one step in a fresh subprocess of its own
 that process's peak RSS (CPU: Python, weights, teacher, AdamW state, gradients, activations) or
 ``torch.cuda.max_memory_allocated`` (CUDA). "weights GiB" are the student's (+ the teacher's).
 
+Utilisation ("% fp32 peak", stage 1): training FLOPs of the step (3 x the masked-view forward,
+fvcore, intra view included; mavil/analysis/throughput.py) / step time / the fp32 matmul peak
+measured right before and after that step's round, so a busy machine slows both alike; median
+(best) over the timed steps. The optimizer is AdamW(fused=True), as the pre-training schedule.
+
+    --with-cp      activation checkpointing in every Transformer stack (with_cp=True)
+    --cp-compare   instead: stage-1 step time with with_cp off vs on (interleaved, same
+                   weights) and each one's peak memory (own process)
+
 "bf16" student = forward under torch.autocast (what tools/train.py --amp does). Teacher: auto =
 TeacherTargets' default (bf16 autocast on CUDA with bf16 and on CPUs with AMX / AVX512-BF16),
 off = fp32, on = bf16.
@@ -59,6 +68,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
                    help='model overrides for student and teacher (e.g. a smaller arch)')
     p.add_argument('--json', default=None, help='also write the results here')
+    p.add_argument('--with-cp', action='store_true',
+                   help='activation checkpointing in every Transformer stack (with_cp=True)')
+    p.add_argument('--cp-compare', action='store_true',
+                   help='instead of the table below: stage 1 with with_cp off vs on, step time '
+                        '(interleaved) and peak memory (one process each)')
+    p.add_argument('--flops', type=float, default=None, help=argparse.SUPPRESS)
+    p.add_argument('--cp', default=None, help=argparse.SUPPRESS)
     # exact contrast accumulation (issue 12): its own row, see run_exact_contrast below
     p.add_argument('--exact-contrast', type=int, default=None, metavar='MICRO_BATCHES',
                    help='instead of the table above: stage-1 step time of exact contrast '
@@ -178,9 +194,17 @@ def _inputs(model, batch_size: int, device) -> dict:
 
 
 def _optimizer(model):
+    """AdamW as the pre-training schedule builds it (fused: one kernel per tensor)."""
     import torch
     return torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95),
-                             weight_decay=1e-5)
+                             weight_decay=1e-5, fused=True)
+
+
+def _peak(device) -> float:
+    """fp32 matmul FLOP/s now (measured between steps: the yardstick of the same minute)."""
+    from mavil.analysis.throughput import matmul_flops_per_s
+    return matmul_flops_per_s(size=1024 if device.type == 'cpu' else 8192, repeats=3,
+                              device=device)
 
 
 def run_timing(args: argparse.Namespace) -> list[dict]:
@@ -193,10 +217,20 @@ def run_timing(args: argparse.Namespace) -> list[dict]:
     opt2 = _optimizer(models['2'])
     cases += [Case('2', models['2'], opt2, args.precision, device, inputs, t)
               for t in args.teacher_autocast]
+    peaks = []  # fp32 matmul peak before each timed round and after the last
     for r in range(args.warmup + args.iters):
+        if r >= args.warmup:
+            peaks.append(_peak(device))
         for case in (cases if r % 2 == 0 else cases[::-1]):
             case.step(record=r >= args.warmup)
-    return [c.result() for c in cases]
+    peaks.append(_peak(device))
+    results = [c.result() for c in cases]
+    if args.flops:  # stage 1's utilisation of the peak around each of its steps
+        utils = [args.flops / wall / ((peaks[i] + peaks[i + 1]) / 2)
+                 for i, wall in enumerate(cases[0].wall)]
+        results[0].update(util_median=statistics.median(utils), util_best=max(utils),
+                          peak_flops=statistics.median(peaks), flops=args.flops)
+    return results
 
 
 def run_memory(args: argparse.Namespace) -> dict:
@@ -232,6 +266,63 @@ def make_teacher(args: argparse.Namespace, folder: str) -> tuple[str, str]:
     return config, ckpt
 
 
+def stage1_flops(args: argparse.Namespace) -> float:
+    """Training FLOPs of one stage-1 step (3 x masked-view forward, fvcore, batch-scaled)."""
+    import mavil.models  # noqa: F401
+    from mavil.analysis.throughput import training_flops_per_sample
+    from mavil.registry import MODELS
+    model = MODELS.build(_load_cfg(args.stage1_config, args.cfg_options).model)
+    return training_flops_per_sample(model) * args.batch_size
+
+
+def run_cp_compare(args: argparse.Namespace) -> list[dict]:
+    """Stage 1 with activation checkpointing off and on: interleaved step times in one
+    process (same weights, same inputs), then each one's peak memory in its own process."""
+    import torch
+    if args.cp:  # subprocess: one setting's peak memory
+        args.cfg_options = args.cfg_options + (WITH_CP if args.cp == 'on' else [])
+        args.memory_stage = '1'
+        return [run_memory(args)]
+    device = _setup(args)
+    models = {'off': build_models(args, stages=('1', ))['1']}
+    args_on = argparse.Namespace(**{**vars(args), 'cfg_options': args.cfg_options + WITH_CP})
+    models['on'] = build_models(args_on, stages=('1', ))['1']
+    models['on'].load_state_dict(models['off'].state_dict())
+    inputs = _inputs(models['off'], args.batch_size, device)
+    cases = {k: Case('1', m.to(device).train(), _optimizer(m), 'fp32', device, inputs)
+             for k, m in models.items()}
+    for r in range(args.warmup + args.iters):
+        for key in (('off', 'on') if r % 2 == 0 else ('on', 'off')):
+            cases[key].step(record=r >= args.warmup)
+    forwarded = ['--stage1-config', args.stage1_config, '--batch-size', str(args.batch_size),
+                 '--device', args.device] + (['--threads', str(args.threads)] if args.threads
+                                             else [])
+    if args.cfg_options:
+        forwarded += ['--cfg-options', *args.cfg_options]
+    rows = []
+    for key, case in cases.items():
+        peak = _subprocess(args, ['--cp-compare', '--cp', key], forwarded)['peak_gib']
+        rows.append(dict(with_cp=key, best_s=min(case.wall),
+                         median_s=statistics.median(case.wall), peak_gib=peak))
+    mem = 'GPU' if device.type == 'cuda' else 'RSS'
+    print(f'\nActivation checkpointing (with_cp), stage 1 ({osp.relpath(args.stage1_config, ROOT)}'
+          f'{" " + " ".join(args.cfg_options) if args.cfg_options else ""}), batch '
+          f'{args.batch_size}, fp32, {device} ({torch.get_num_threads()} threads); {args.iters} '
+          f'interleaved steps each; load average now {os.getloadavg()[0]:.1f}')
+    print(f'| with_cp | best s | median s | peak {mem} GiB |')
+    print('| --- | ---: | ---: | ---: |')
+    for r in rows:
+        print(f'| {r["with_cp"]} | {r["best_s"]:.2f} | {r["median_s"]:.2f} | '
+              f'{r["peak_gib"]:.2f} |')
+    off, on = rows
+    print(f'with_cp on: {on["best_s"] / off["best_s"]:.2f}x the step time (best), '
+          f'{on["peak_gib"] / off["peak_gib"]:.2f}x the peak memory')
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(args=vars(args), results=rows), f, indent=2)
+    return rows
+
+
 def _subprocess(args: argparse.Namespace, extra: list[str], forwarded: list[str]):
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
     proc = subprocess.run([sys.executable, osp.abspath(__file__), *extra, *forwarded],
@@ -249,6 +340,13 @@ def main(argv=None) -> list[dict]:
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
     if args.exact_contrast:  # issue 12: a separate measurement, not the table below
         return [run_exact_contrast(args)]
+    if args.with_cp:
+        args.cfg_options = args.cfg_options + WITH_CP
+    if args.cp_compare:  # a separate measurement, not the table below
+        rows = run_cp_compare(args)
+        if args.cp:
+            print('RESULT ' + json.dumps(rows[0]), flush=True)
+        return rows
     if args.memory_stage:
         print('RESULT ' + json.dumps(run_memory(args)), flush=True)
         return []
@@ -267,8 +365,10 @@ def main(argv=None) -> list[dict]:
             forwarded += ['--threads', str(args.threads)]
         if args.cfg_options:
             forwarded += ['--cfg-options', *args.cfg_options]
+        flops = stage1_flops(args)
         for precision in args.precisions:
-            rows = _subprocess(args, ['--precision', precision], forwarded)
+            rows = _subprocess(args, ['--precision', precision, '--flops', str(flops)],
+                               forwarded)
             if not args.no_memory:
                 peaks = {s: _subprocess(args, ['--precision', precision, '--memory-stage', s],
                                         forwarded)['peak_gib'] for s in ('1', '2')}
@@ -297,9 +397,15 @@ def print_table(results: list[dict], args: argparse.Namespace, elapsed: float) -
           f'torch {torch.__version__}); {args.iters} interleaved steps per case after '
           f'{args.warmup} warm-up; {elapsed:.0f} s in all; load average now '
           f'{os.getloadavg()[0]:.1f}')
+    util = next((r for r in results if 'util_median' in r), None)
+    if util:
+        print(f'% fp32 peak (stage 1): {util["flops"] / 1e9:.0f} GFLOP per step (3 x masked-view '
+              f'forward, intra view included) / step time / the fp32 matmul peak measured '
+              f'around that step (median {util["peak_flops"] / 1e9:.0f} GFLOP/s); median '
+              f'(best) step')
     cols = [('stage', 5), ('student', 7), ('teacher', 11), ('best s', 7), ('median s', 8),
             ('teacher fwd s', 13), ('vs stage 1', 10), ('weights GiB', 11),
-            (f'peak {mem} GiB', 12)]
+            (f'peak {mem} GiB', 12), ('% fp32 peak', 11)]
     print('| ' + ' | '.join(f'{n:<{w}}' for n, w in cols) + ' |')
     print('|' + '|'.join('-' * (w + 2) for _, w in cols) + '|')
     stage1 = {r['precision']: r for r in results if r['stage'] == '1'}
@@ -310,7 +416,9 @@ def print_table(results: list[dict], args: argparse.Namespace, elapsed: float) -
         row = [r['stage'], r['precision'], r['teacher'], f'{r["best_s"]:.2f}',
                f'{r["median_s"]:.2f}', '-' if r['teacher_s'] is None else f'{r["teacher_s"]:.2f}',
                f'{r["best_s"] / stage1[r["precision"]]["best_s"]:.2f}x', weights,
-               '-' if peak is None else f'{peak:.2f}']
+               '-' if peak is None else f'{peak:.2f}',
+               f'{100 * r["util_median"]:.0f} ({100 * r["util_best"]:.0f})'
+               if 'util_median' in r else '-']
         print('| ' + ' | '.join(f'{v:<{w}}' if i < 3 else f'{v:>{w}}'
                                 for i, (v, (_, w)) in enumerate(zip(row, cols))) + ' |')
 

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# One unattended GPU check (issue 13), under 8 minutes on one CUDA GPU:
+#   1. the CUDA-only tests (tests/gpu: xformers == SDPA forward + backward, a bf16 autocast
+#      training step, a one-process NCCL group) and the CUDA cases of the attention tests;
+#   2. the ViT-B stage-1 training step at batch 32: sdpa vs xformers, fp32 vs bf16, torch.compile
+#      off / on, with peak memory and MFU against the device's measured bf16 peak
+#      (benchmarks/gpu_step.py);
+#   3. one markdown table, printed and written to $OUT_DIR/gpu_table.md.
+# Usage: benchmarks/gpu_check.sh [--dry-run]      (PYTHON=..., OUT_DIR=... to override)
+# Without a CUDA device it stops with exit status 2 and says so; --dry-run then runs the
+# Python parts on CPU with a tiny model instead (a smoke test of this script).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python}
+[ -x .venv/bin/python ] && [ "$PYTHON" = python ] && PYTHON=.venv/bin/python
+OUT_DIR=${OUT_DIR:-work_dirs/gpu_check}
+DRY_RUN=0
+[ "${1:-}" = "--dry-run" ] && DRY_RUN=1
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+mkdir -p "$OUT_DIR"
+start=$(date +%s)
+
+if ! "$PYTHON" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)'; then
+    torch_version=$("$PYTHON" -c 'import torch; print(torch.__version__)' 2>&1)
+    if [ $DRY_RUN = 0 ]; then
+        echo "gpu_check: no CUDA device is visible to torch ($torch_version) on $(hostname):" \
+             "nothing was checked. Run it on a CUDA machine (or --dry-run for a CPU smoke run)." >&2
+        exit 2
+    fi
+    echo "gpu_check: dry run on CPU (no CUDA device; torch $torch_version)"
+fi
+"$PYTHON" -c 'import torch; print("torch", torch.__version__, "| cuda", torch.version.cuda,
+"|", torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU")'
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version \
+    --format=csv,noheader
+
+echo "== 1. CUDA-only tests"
+timeout 240 "$PYTHON" -m pytest -q -rs -p no:cacheprovider tests/gpu tests/models/test_attention.py \
+    2>&1 | tail -n 15
+tests_status=${PIPESTATUS[0]}
+
+echo "== 2. ViT-B stage-1 step timings"
+step_args=(--out "$OUT_DIR/gpu_table.md")
+[ $DRY_RUN = 1 ] && step_args+=(--dry-run)
+# 420 s on a GPU machine; a dry run on a small shared CPU gets longer (imports dominate there)
+timeout $([ $DRY_RUN = 1 ] && echo 1500 || echo 420) "$PYTHON" benchmarks/gpu_step.py "${step_args[@]}"
+step_status=$?
+
+echo "== 3. table: $OUT_DIR/gpu_table.md ($(( $(date +%s) - start )) s in all;" \
+     "tests exit $tests_status, timings exit $step_status)"
+[ -f "$OUT_DIR/gpu_table.md" ] && cat "$OUT_DIR/gpu_table.md"
+[ $tests_status = 0 ] && [ $step_status = 0 ]
