@@ -35,7 +35,7 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,dri
     --format=csv,noheader
 
 echo "== 1. CUDA-only tests"
-timeout 240 "$PYTHON" -m pytest -q -rs -p no:cacheprovider tests/gpu tests/models/test_attention.py \
+timeout 240 "$PYTHON" -m pytest -q -rs -p no:cacheprovider tests/gpu tests/models/layers/test_attention.py \
     2>&1 | tail -n 15
 tests_status=${PIPESTATUS[0]}
 

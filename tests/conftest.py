@@ -3,9 +3,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from mmengine.config import Config
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_CONFIG = REPO / 'tests' / 'fixtures' / 'configs' / 'tiny_stage1.py'
+TINY_STAGE1 = TINY_CONFIG
+TINY_STAGE2 = REPO / 'tests' / 'fixtures' / 'configs' / 'tiny_stage2.py'
 
 
 @pytest.fixture(scope='session')
@@ -27,3 +30,15 @@ def subprocess_env() -> dict:
     env['PYTHONPATH'] = f'{REPO}{os.pathsep}{env.get("PYTHONPATH", "")}'
     env.setdefault('OMP_NUM_THREADS', '1')
     return env
+
+
+@pytest.fixture(scope='session')
+def stage1_cfg() -> Config:
+    """The tiny stage-1 config (tests/fixtures/configs/tiny_stage1.py)."""
+    return Config.fromfile(str(TINY_STAGE1))
+
+
+@pytest.fixture(scope='session')
+def stage2_cfg() -> Config:
+    """The tiny stage-2 config (tests/fixtures/configs/tiny_stage2.py)."""
+    return Config.fromfile(str(TINY_STAGE2))

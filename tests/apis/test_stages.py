@@ -1,6 +1,6 @@
 """mavil.apis.stages: the plan of stage 1 -> stage-2 iterations that the pipeline tool and the
 demo both follow (no training here; tools/pretrain_pipeline.py's run is tested in
-tests/stage2/test_pipeline.py)."""
+tests/tools/test_pretrain_pipeline.py)."""
 import os
 from pathlib import Path
 

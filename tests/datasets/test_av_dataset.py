@@ -3,7 +3,6 @@ import json
 from types import SimpleNamespace
 
 import pytest
-import torch
 
 from mavil.datasets import AVDataset, av_collate, load_annotations, read_label_file
 from mavil.engine import SkippedSampleHook

@@ -3,8 +3,8 @@ values): refused up front instead of failing after stage 1 (item 12)."""
 import pytest
 
 from tools.train import parse_args as train_args
-from ..stage2.conftest import REPO, TINY_STAGE1, TINY_STAGE2
-from ..stage2.test_configs import load_tool
+from tests.conftest import REPO, TINY_STAGE1, TINY_STAGE2
+from tests.configs.test_stage2_configs import load_tool
 
 
 def test_pipeline_refuses_a_work_root_with_spaces_before_running(tmp_path):

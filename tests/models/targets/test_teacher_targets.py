@@ -9,7 +9,8 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from mavil.checkpoint_io import load_checkpoint_file
 from mavil.models.targets.teacher_targets import cpu_has_fast_bf16
 from mavil.registry import MODELS
-from .conftest import TINY_STAGE1, save_model
+from tests.conftest import TINY_STAGE1
+from tests.models.targets.conftest import save_model
 
 
 def reference_teacher(stage1_cfg, ckpt, fusion=True):

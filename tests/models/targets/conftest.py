@@ -1,32 +1,19 @@
-"""Fixtures for stage 2: a tiny stage-1 teacher checkpoint and builders for tiny students."""
+"""Fixtures for the teacher-target tests: a tiny stage-1 teacher checkpoint and builders
+for tiny students."""
 import copy
 from pathlib import Path
 
 import pytest
 import torch
-from mmengine.config import Config
 
 import mavil.models  # noqa: F401  (registers the components)
 from mavil.registry import MODELS
-
-REPO = Path(__file__).resolve().parents[2]
-TINY_STAGE1 = REPO / 'tests' / 'fixtures' / 'configs' / 'tiny_stage1.py'
-TINY_STAGE2 = REPO / 'tests' / 'fixtures' / 'configs' / 'tiny_stage2.py'
+from tests.conftest import TINY_STAGE1
 
 
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
-
-
-@pytest.fixture(scope='session')
-def stage1_cfg() -> Config:
-    return Config.fromfile(str(TINY_STAGE1))
-
-
-@pytest.fixture(scope='session')
-def stage2_cfg() -> Config:
-    return Config.fromfile(str(TINY_STAGE2))
 
 
 def save_model(model: torch.nn.Module, path: Path) -> str:

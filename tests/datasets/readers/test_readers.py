@@ -6,7 +6,7 @@ import torch
 from mavil.datasets.readers import (CorruptMediaError, MediaError, MediaNotFoundError,
                                     MissingStreamError, open_media, probe)
 from mavil.registry import MEDIA_READERS, registered_names
-from .media import frame_ids, make_tone, truncate, truncate_at_packet, write_clip
+from tests.datasets.media import frame_ids, make_tone, truncate, truncate_at_packet, write_clip
 
 BACKENDS = registered_names(MEDIA_READERS)
 

@@ -5,7 +5,7 @@ import torch
 from mavil.datasets.readers import (ClipTooShortError, CorruptMediaError, MediaNotFoundError,
                                     MissingStreamError)
 from mavil.datasets.transforms import ClipSampler, LoadAudioVideo
-from .media import frame_ids
+from tests.datasets.media import frame_ids
 
 BACKENDS = ('decord', 'pyav')
 

@@ -14,7 +14,7 @@ from mmengine.config import Config
 
 from mavil.registry import MODELS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = ROOT / 'configs'
 ABLATION_DIR = CONFIG_DIR / 'mavil' / 'ablations'
 TINY_CONFIG = ROOT / 'tests' / 'fixtures' / 'configs' / 'tiny_stage1.py'
@@ -131,7 +131,7 @@ def test_configs_found():
 
 def test_expected_ablations_exist():
     """EXPECTED covers the stage-1 cells whose model setting is checked below; the README
-    table and each config's difference from its base: tests/test_ablation_configs.py."""
+    table and each config's difference from its base: tests/configs/test_ablation_configs.py."""
     ablations = {config_id(p) for p in CONFIGS if p.parent == ABLATION_DIR}
     declared = {k for k in EXPECTED if k.startswith('mavil/ablations/')}
     assert declared <= ablations

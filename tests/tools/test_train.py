@@ -4,7 +4,7 @@ import subprocess
 import sys
 import time
 
-from .train_utils import assert_ok, logged_scalars, run_train
+from tests.engine.train_utils import assert_ok, logged_scalars, run_train
 
 
 def test_tiny_training_loss_goes_down(repo, tiny_config, subprocess_env, tmp_path):

@@ -8,7 +8,7 @@ from mmengine.config import Config
 
 from mavil.registry import MODELS
 
-STAGE1_CFG = Path(__file__).resolve().parents[2] / 'configs' / 'mavil' / 'stage1.py'
+STAGE1_CFG = Path(__file__).resolve().parents[3] / 'configs' / 'mavil' / 'stage1.py'
 
 
 def linear(i: int, o: int) -> int:

@@ -12,8 +12,8 @@ import pytest
 
 from mavil.apis.stages import final_checkpoint_name
 from mavil.checkpoint_io import load_checkpoint_file
-from .conftest import REPO, TINY_STAGE1, TINY_STAGE2
-from .test_configs import load_tool
+from tests.conftest import REPO, TINY_STAGE1, TINY_STAGE2
+from .conftest import load_script
 
 STAGES = ['stage1', 'stage2_iter1', 'stage2_iter2', 'stage2_iter3']
 
@@ -72,7 +72,7 @@ def test_chain_runs_and_resumes_after_kills(subprocess_env, tmp_path):
     assert [s['status'] for s in state] == ['done'] * 4
 
     # importable entry point (e.g. for a demo): everything done, nothing to run
-    pipeline = load_tool('pretrain_pipeline')
+    pipeline = load_script('tools/pretrain_pipeline.py')
     finals = pipeline.main(cmd[2:] + ['--dry-run'])
     assert finals == {s: str(root / s / 'iter_20.pth') for s in STAGES}
 
@@ -80,7 +80,7 @@ def test_chain_runs_and_resumes_after_kills(subprocess_env, tmp_path):
 def test_plan_for_the_paper_configs(tmp_path, capsys):
     """Dry run: default stage-2 configs next to stage1.py, the last reused past iteration 3,
     each teacher = the previous stage's final checkpoint, nothing executed."""
-    pipeline = load_tool('pretrain_pipeline')
+    pipeline = load_script('tools/pretrain_pipeline.py')
     root = tmp_path / 'wd'
     finals = pipeline.main([str(REPO / 'configs/mavil/stage1.py'), '--iters', '4', '--work-root',
                             str(root), '--gpus', '8', '--dry-run'])

@@ -8,7 +8,7 @@ import pytest
 from mmengine.config import Config
 
 from mavil.apis.stages import final_checkpoint_name
-from .conftest import REPO
+from tests.conftest import REPO
 
 CONFIGS = REPO / 'configs' / 'mavil'
 

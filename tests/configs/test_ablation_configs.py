@@ -1,6 +1,6 @@
 """configs/mavil/ablations: every file is a README row, and each differs from its base in
 exactly the keys its row documents (a leaf differs under every documented key, and every
-differing leaf lies under one). Configs are only loaded here; tests/test_configs.py builds
+differing leaf lies under one). Configs are only loaded here; tests/configs/test_configs.py builds
 them (tiny sizes)."""
 import ast
 from pathlib import Path
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from mmengine.config import Config
 
-ABLATIONS = Path(__file__).resolve().parents[1] / 'configs' / 'mavil' / 'ablations'
+ABLATIONS = Path(__file__).resolve().parents[2] / 'configs' / 'mavil' / 'ablations'
 
 
 def readme_rows() -> list[dict]:

@@ -9,7 +9,7 @@ from mavil.datasets.transforms import (AUDIOSET_MEAN, AUDIOSET_STD, AudioAddNois
                                        AudioNormalize, AudioPadCrop, AudioRandomRoll,
                                        AudioResample, KaldiFbank, LoadAudioVideo, SpecAugment,
                                        fbank_frames)
-from .media import make_tone
+from tests.datasets.media import make_tone
 
 
 def tone(seconds=1.0, rate=16000, channels=1) -> torch.Tensor:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ..engine.train_utils import assert_ok, logged_scalars, run_train
+from tests.engine.train_utils import assert_ok, logged_scalars, run_train
 
 FIXTURES = Path(__file__).resolve().parents[1] / 'fixtures' / 'configs'
 TINY_AUDIO = FIXTURES / 'tiny_ft_audio.py'

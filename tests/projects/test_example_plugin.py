@@ -12,7 +12,7 @@ from mmengine.config import Config
 
 from mavil.registry import MODELS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_DIR = ROOT / 'projects' / 'example_plugin'
 PLUGIN_CONFIGS = PLUGIN_DIR / 'configs'
 

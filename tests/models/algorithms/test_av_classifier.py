@@ -11,7 +11,7 @@ from mavil.models.mixup import BatchMixup
 from mavil.models.layers import FinetuneMasking
 from mavil.registry import MODELS
 from mavil.structures import AVDataSample
-from .test_pretrained import AUDIO, VIDEO, classifier, tiny_mavil
+from tests.models.test_pretrained import AUDIO, VIDEO, classifier, tiny_mavil
 
 
 def batch(n=3, clips=None):

@@ -10,7 +10,7 @@ from mavil.models.backbones import VideoViT
 from mavil.models.layers import PatchEmbed
 from mavil.models.pretrained import inflate_patch_embed, load_pretrained
 from mavil.registry import MODELS
-from tests.models.test_pos_embed import mae_2d
+from tests.models.layers.test_pos_embed import mae_2d
 
 TINY = dict(embed_dim=64, depth=2, num_heads=4)
 AUDIO = dict(type='AudioViT', arch=TINY, input_size=(64, 32), patch_size=(8, 8))
@@ -42,7 +42,7 @@ def tiny_mavil() -> torch.nn.Module:
 def image_vit(mae_positions: bool = True) -> VisionTransformer:
     """A tiny timm ViT with MAE pre-training's layout (final ``norm``, token pooling); with
     ``mae_positions`` its pos_embed is MAE's fixed table (from the formula in
-    tests/models/test_pos_embed.py), else timm's learned (random) one."""
+    tests/models/layers/test_pos_embed.py), else timm's learned (random) one."""
     vit = VisionTransformer(img_size=32, patch_size=8, embed_dim=64, depth=2, num_heads=4,
                             num_classes=10)
     if mae_positions:

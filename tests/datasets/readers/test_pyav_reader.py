@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from mavil.datasets.readers import open_media
-from .media import frame_ids, make_frames, make_tone
+from tests.datasets.media import frame_ids, make_frames, make_tone
 
 NUM_FRAMES, FPS = 60, 10
 
