@@ -41,6 +41,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--shapes', action='store_true', help='group the table by input shapes')
     p.add_argument('--with-cp', action='store_true', help='activation checkpointing on')
     p.add_argument('--amp', action='store_true', help='bf16 autocast forward')
+    p.add_argument('--fused-adamw', type=int, default=1, choices=[0, 1],
+                   help='AdamW(fused=True) as the pre-training schedule (0: foreach)')
     p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE')
     p.add_argument('--dry-run', action='store_true', help='a tiny model, seconds')
     return p.parse_args(argv)
@@ -67,7 +69,7 @@ def main(argv=None) -> None:
     inputs = {m: torch.randn(args.batch_size, e.patch_embed.in_channels,
                              *e.patch_embed.input_size) for m, e in model.encoders.items()}
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95),
-                                  weight_decay=1e-5)
+                                  weight_decay=1e-5, fused=args.fused_adamw)
 
     def step() -> float:
         t0 = clock()
@@ -100,8 +102,8 @@ def main(argv=None) -> None:
     print(f'step: profiled {", ".join(f"{t:.2f}" for t in times)} s, unprofiled '
           f'{unprofiled:.2f} s; work {flops / 1e9:.0f} GFLOP; fp32 matmul peak '
           f'{peak / 1e9:.0f} GFLOP/s; best step = {flops / best / peak:.0%} of peak')
-    print(prof.key_averages(group_by_input_shape=args.shapes).table(sort_by=args.sort, row_limit=args.top,
-                                    max_name_column_width=40))
+    print(prof.key_averages(group_by_input_shape=args.shapes).table(
+        sort_by=args.sort, row_limit=args.top, max_name_column_width=40))
 
 
 if __name__ == '__main__':
