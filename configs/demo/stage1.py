@@ -5,7 +5,7 @@
 _base_ = ['../mavil/stage1.py']
 
 data_root = 'data/demo'
-audio_mean, audio_std = -2.3, 3.3  # fbank statistics of the demo clips (AudioNormalize)
+audio_mean, audio_std = -2.0, 3.4  # fbank statistics of the demo clips (AudioNormalize)
 clip = dict(num_frames=8, fps=2.0)  # the whole 4 s clip, as in the paper's 8 frames @ 2 fps
 tiny_arch = dict(_delete_=True, embed_dim=128, depth=4, num_heads=4)
 # Tuned for a few hundred CPU iterations: 70 % masking and alpha 0.5 (paper: 80 %, 0.1) make the
@@ -56,10 +56,10 @@ test_dataset = dict(train_dataset, split='test', pipeline=test_pipeline, test_mo
 total_batch_size = None  # no accumulation: one step per batch
 auto_scale_lr = dict(enable=False)
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
-max_iters = 300
+max_iters = 200
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=30),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=30, end=max_iters, T_max=max_iters - 30,
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=20),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=20, end=max_iters, T_max=max_iters - 20,
          eta_min=1e-5),
 ]
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters)

@@ -3,7 +3,8 @@
 Pure functions (tested against hand computations in ``tests/demo/test_evaluate.py``):
 
 * :func:`a2v_recall` (audio -> video retrieval; the true match of query ``i`` is gallery item
-  ``i``; the ranking itself is :class:`mavil.evaluation.RetrievalRecall`'s),
+  ``i``; the ranking itself is :class:`mavil.evaluation.RetrievalRecall`'s; called with the
+  arguments swapped it is video -> audio retrieval),
 * :func:`linear_probe` (multinomial logistic regression by full-batch gradient descent),
 * :func:`chance_accuracy`.
 
@@ -147,10 +148,12 @@ def extract_embeddings(model: nn.Module, split: EvalSplit, *, batch_size: int = 
 def evaluate_embeddings(train: dict[str, torch.Tensor], train_labels: torch.Tensor,
                         test: dict[str, torch.Tensor], test_labels: torch.Tensor,
                         num_classes: int, *, probe_steps: int = 300) -> dict[str, float]:
-    """The report row of one model: a2v R@1/R@5 (test split), chance, probe accuracies."""
-    recalls = a2v_recall(test['audio'], test['video'], ks=(1, 5))
+    """The report row of one model: a2v and v2a R@1/R@5 (test split), chance, probe
+    accuracies."""
+    a2v = a2v_recall(test['audio'], test['video'], ks=(1, 5))
+    v2a = a2v_recall(test['video'], test['audio'], ks=(1, 5))
     n_test = len(test_labels)
-    row = dict(a2v_r1=recalls[1], a2v_r5=recalls[5], chance_r1=1 / n_test,
+    row = dict(a2v_r1=a2v[1], a2v_r5=a2v[5], v2a_r1=v2a[1], v2a_r5=v2a[5], chance_r1=1 / n_test,
                chance_r5=min(5, n_test) / n_test)
     for modality in ('audio', 'video'):
         probe = linear_probe(train[modality], train_labels, test[modality], test_labels,

@@ -1,20 +1,23 @@
-"""Built-in demo dataset: short .mp4 clips whose sound is tied to what is shown, and when.
+"""Built-in demo dataset: short .mp4 clips in which a *sounding object* plays a short melody.
 
-Each clip shows one *sounding object* of one of ``K = 8`` classes for part of the clip, over
-a textured background with a silent grey distractor, and plays that class's sound exactly
-while the object is visible, over background noise and an unrelated distractor tone::
+Each clip shows one object over a textured background with a silent grey distractor and plays
+a 4-note melody over background noise and an unrelated distractor tone. The class is the
+melody's *pattern*, never a colour or a pitch::
 
-    class              picture                      sound
-    red_disc           red disc                     260 Hz tone, rich harmonics, steady
-    orange_square      orange square, blinking      370 Hz tone, hollow timbre, 6 Hz pulses
-    ...                (one hue and shape a class)  (one pitch a class, ~0.5 octave apart)
-    magenta_cross      magenta cross, blinking      2960 Hz tone, hollow timbre, 6 Hz pulses
+    class (8)         sound                                  picture
+    contour (4)       rising / falling / arch / valley        the object's height follows the
+                      (note levels 0123, 3210, 0231, 3102)    melody: one level up per step
+    rhythm (2)        even (4 equal notes) or                 even: disc, dotted: cross
+                      dotted (long-short-long-short)
 
-So the audio carries *what* is shown (pitch and timbre <-> colour and shape, pulses <->
-blinking) and *when* (sound onset and offset = the object's appearance and disappearance).
-Per clip, the object's position, velocity, size, shade, pitch (+-4 %), onset and duration are
-random; so are the background, the distractor shape and path, the distractor tone
-(frequency, time) and the noise level. Everything comes from
+Per clip, everything else is random: the base pitch (log-uniform 220-880 Hz), the interval per
+contour level (2-4 semitones), the timbre (amplitudes of 6 harmonics), the tempo, the onset,
+the object's colour (any saturated hue), size, horizontal path, the background, the distractor
+shape and path, the distractor tone (frequency, time) and the noise level. So raw colour and
+pitch statistics say nothing about the class (a random-init network's probes sit near chance);
+what is shared by sound and picture is *synchrony*: the object is visible exactly while the
+melody plays, it jumps when a note changes, its height is the note's level, its jump size is
+the interval, and bigger objects are louder. Everything comes from
 ``numpy.random.default_rng((seed, index, ...))``, so a clip depends only on the seed and its
 index, not on the number of worker processes.
 
@@ -26,6 +29,7 @@ Files go to ``ROOT/clips/clip_XXXX.mp4`` (H.264 + AAC, 16 kHz mono), with
     python -m mavil.demo.generator data/demo --num-clips 640
 """
 import argparse
+import colorsys
 import csv
 import json
 import math
@@ -38,41 +42,52 @@ from typing import Optional, Union
 
 import numpy as np
 
-SHAPES = ('disc', 'square', 'triangle', 'cross')
+SHAPES = ('disc', 'square', 'triangle', 'cross')  # all may be drawn as the grey distractor
+# Note levels of the 4 notes of each contour; level L sounds L * step semitones above the base
+# pitch and puts the object L * step_px higher on screen.
+CONTOURS = {'rising': (0, 1, 2, 3), 'falling': (3, 2, 1, 0), 'arch': (0, 2, 3, 1),
+            'valley': (3, 1, 0, 2)}
+# Note durations in beats; gaps between notes are 0.2 s at any tempo: longer than one 16-frame
+# audio patch (0.16 s), so no patch holds two notes and the order of the notes is not visible
+# in any single patch.
+RHYTHMS = {'even': (1.0, 1.0, 1.0, 1.0), 'dotted': (1.5, 0.5, 1.5, 0.5)}
+RHYTHM_SHAPE = {'even': 'disc', 'dotted': 'cross'}
+NOTE_GAP = 0.2  # s
+NUM_HARMONICS = 6
 
 
 @dataclass(frozen=True)
 class SoundingClass:
-    name: str
-    rgb: tuple  # object colour
-    shape: str
-    pitch: float  # Hz, fundamental of the sound
-    pulsed: bool  # sound in 6 Hz pulses and the object blinks at 1 Hz
+    contour: str
+    rhythm: str
+
+    @property
+    def name(self) -> str:
+        return f'{self.contour}_{self.rhythm}'
+
+    @property
+    def levels(self) -> tuple:
+        return CONTOURS[self.contour]
+
+    @property
+    def beats(self) -> tuple:
+        return RHYTHMS[self.rhythm]
+
+    @property
+    def shape(self) -> str:
+        return RHYTHM_SHAPE[self.rhythm]
 
 
-CLASSES = (
-    SoundingClass('red_disc', (230, 40, 40), 'disc', 260.0, False),
-    SoundingClass('orange_square', (245, 140, 20), 'square', 370.0, True),
-    SoundingClass('yellow_triangle', (235, 225, 40), 'triangle', 520.0, False),
-    SoundingClass('green_cross', (40, 200, 60), 'cross', 740.0, True),
-    SoundingClass('cyan_disc', (40, 220, 230), 'disc', 1050.0, False),
-    SoundingClass('blue_square', (50, 90, 245), 'square', 1480.0, True),
-    SoundingClass('purple_triangle', (150, 60, 230), 'triangle', 2100.0, False),
-    SoundingClass('magenta_cross', (235, 50, 180), 'cross', 2960.0, True),
-)
+CLASSES = tuple(SoundingClass(c, r) for r in RHYTHMS for c in CONTOURS)
 NUM_CLASSES = len(CLASSES)
 CLASS_NAMES = tuple(c.name for c in CLASSES)
-HARMONICS = {False: (1.0, 0.5, 0.33, 0.25), True: (1.0, 0.0, 0.6, 0.0, 0.35)}  # by pulsed
-PULSE_HZ = 6.0
-MIN_RADIUS, MAX_RADIUS = 0.17, 0.3  # object radius, fraction of the frame size
+MIN_RADIUS, MAX_RADIUS = 0.12, 0.2  # object radius, fraction of the frame size
+VERSION = 3  # bump when the rendering changes: existing data is then regenerated
 
 
 def loudness(radius: float) -> float:
     """Peak amplitude of the object's sound: bigger objects are louder (0.15 ... 0.6)."""
     return 0.15 + 0.45 * (radius - MIN_RADIUS) / (MAX_RADIUS - MIN_RADIUS)
-
-BLINK_HZ = 1.0
-VERSION = 2  # bump when the rendering changes: existing data is then regenerated
 
 
 @dataclass(frozen=True)
@@ -87,7 +102,7 @@ class DemoDataConfig:
         size: frame height = width in pixels.
         sample_rate: audio rate of the files (Hz).
         seed: base seed; clip ``i`` uses ``default_rng((seed, i))``.
-        min_visible, max_visible: seconds the object (and its sound) lasts.
+        beat_range: seconds per beat (tempo), drawn per clip.
         noise_range: background noise standard deviation, drawn per clip.
     """
     num_clips: int = 640
@@ -97,8 +112,7 @@ class DemoDataConfig:
     size: int = 64
     sample_rate: int = 16000
     seed: int = 0
-    min_visible: float = 0.8
-    max_visible: float = 3.0
+    beat_range: tuple = (0.5, 0.65)
     noise_range: tuple = (0.01, 0.05)
     version: int = field(default=VERSION)
 
@@ -112,15 +126,16 @@ class ClipSpec:
     index: int
     label: int
     split: str
-    onset: float  # s, object appears and its sound starts
-    offset: float  # s, object disappears and its sound stops
-    pitch: float  # Hz, fundamental of the class sound
+    notes: tuple  # ((start s, stop s, level), ...) of the 4 notes
+    base_pitch: float  # Hz, pitch of level 0
+    step: int  # semitones per level
+    harmonics: tuple  # amplitudes of harmonics 1..NUM_HARMONICS (the timbre)
     colour: tuple
     radius: float  # px
     x0: float
-    y0: float
     vx: float  # px / s
-    vy: float
+    y0: float  # px, centre height at level 0 (lowest)
+    step_px: float  # px the object rises per level
     distractor_freq: float  # Hz
     distractor_onset: float
     noise_std: float
@@ -128,6 +143,25 @@ class ClipSpec:
     @property
     def filename(self) -> str:
         return f'clips/clip_{self.index:04d}.mp4'
+
+    @property
+    def onset(self) -> float:
+        """s, the first note starts and the object appears."""
+        return self.notes[0][0]
+
+    @property
+    def offset(self) -> float:
+        """s, the last note stops and the object disappears."""
+        return self.notes[-1][1]
+
+    def pitch(self, level: int) -> float:
+        return self.base_pitch * 2 ** (level * self.step / 12)
+
+    def level_at(self, t: np.ndarray) -> np.ndarray:
+        """Level of the latest note started at or before ``t`` (held through the gaps)."""
+        starts = np.array([n[0] for n in self.notes])
+        levels = np.array([n[2] for n in self.notes])
+        return levels[np.clip(np.searchsorted(starts, t, side='right') - 1, 0, None)]
 
 
 def is_test(index: int, cfg: DemoDataConfig) -> bool:
@@ -143,20 +177,30 @@ def draw_clip(index: int, cfg: DemoDataConfig) -> ClipSpec:
     rng = np.random.default_rng((cfg.seed, index))
     label = index % NUM_CLASSES
     cls = CLASSES[label]
-    visible = rng.uniform(cfg.min_visible, cfg.max_visible)
-    onset = rng.uniform(0.1, cfg.duration - visible - 0.1)
-    colour = tuple(int(c) for c in np.clip(np.array(cls.rgb) + rng.normal(0, 10, 3), 0, 255))
+    beat = rng.uniform(*cfg.beat_range)
+    lengths = [b * beat for b in cls.beats]
+    total = sum(lengths) + NOTE_GAP * (len(lengths) - 1)
+    start = rng.uniform(0.1, cfg.duration - total - 0.1)
+    notes = []
+    for length, level in zip(lengths, cls.levels):
+        notes.append((round(float(start), 4), round(float(start + length), 4), int(level)))
+        start += length + NOTE_GAP
+    hue, sat, val = rng.uniform(0, 1), rng.uniform(0.6, 1.0), rng.uniform(0.75, 1.0)
+    colour = tuple(int(round(255 * c)) for c in colorsys.hsv_to_rgb(hue, sat, val))
     radius = rng.uniform(MIN_RADIUS, MAX_RADIUS) * cfg.size
-    margin = radius + 1
-    x0, y0 = rng.uniform(margin, cfg.size - margin, 2)
-    speed = rng.uniform(4, 14) * cfg.size / 64
-    angle = rng.uniform(0, 2 * math.pi)
+    step = int(rng.integers(2, 5))  # 2, 3 or 4 semitones per level
+    room = cfg.size - 2 * radius - 2  # vertical travel available for 3 levels
+    step_px = room / 3 * step / 4  # bigger intervals, bigger jumps
+    y0 = cfg.size - radius - 1 - rng.uniform(0, room - 3 * step_px)  # level 0 (lowest) height
+    harmonics = rng.uniform(0, 1, NUM_HARMONICS) * rng.uniform(0.3, 0.9) ** np.arange(
+        NUM_HARMONICS)
+    harmonics[rng.integers(NUM_HARMONICS)] += 0.5  # one strong partial: timbres differ
     return ClipSpec(
         index=index, label=label, split='test' if is_test(index, cfg) else 'train',
-        onset=round(float(onset), 4), offset=round(float(onset + visible), 4),
-        pitch=float(cls.pitch * rng.uniform(0.96, 1.04)),
-        colour=colour, radius=float(radius), x0=float(x0), y0=float(y0),
-        vx=float(speed * math.cos(angle)), vy=float(speed * math.sin(angle)),
+        notes=tuple(notes), base_pitch=float(math.exp(rng.uniform(math.log(220), math.log(880)))),
+        step=step, harmonics=tuple(round(float(h), 4) for h in harmonics), colour=colour,
+        radius=float(radius), x0=float(rng.uniform(radius + 1, cfg.size - radius - 1)),
+        vx=float(rng.uniform(-10, 10) * cfg.size / 64), y0=float(y0), step_px=float(step_px),
         distractor_freq=float(math.exp(rng.uniform(math.log(200), math.log(3000)))),
         distractor_onset=float(rng.uniform(0, cfg.duration - 0.5)),
         noise_std=float(rng.uniform(*cfg.noise_range)))
@@ -185,6 +229,13 @@ def _bounce(p: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return lo + np.where(q > span, 2 * span - q, q)
 
 
+def object_track(spec: ClipSpec, t: np.ndarray, cfg: DemoDataConfig) -> tuple:
+    """Centre ``(x, y)`` in px and visibility of the sounding object at times ``t``."""
+    x = _bounce(spec.x0 + spec.vx * t, spec.radius, cfg.size - spec.radius)
+    y = spec.y0 - spec.step_px * spec.level_at(t)
+    return x, y, (t >= spec.onset) & (t < spec.offset)
+
+
 def render_video(spec: ClipSpec, cfg: DemoDataConfig) -> np.ndarray:
     """uint8 RGB frames ``[T, H, W, 3]``."""
     rng = np.random.default_rng((cfg.seed, spec.index, 1))
@@ -206,15 +257,13 @@ def render_video(spec: ClipSpec, cfg: DemoDataConfig) -> np.ndarray:
     d_x = _bounce(d_p0[0] + d_v[0] * t, d_r, s - d_r)
     d_y = _bounce(d_p0[1] + d_v[1] * t, d_r, s - d_r)
     # the sounding object
-    shape, blink = CLASSES[spec.label].shape, CLASSES[spec.label].pulsed
-    x = _bounce(spec.x0 + spec.vx * t, spec.radius, s - spec.radius)
-    y = _bounce(spec.y0 + spec.vy * t, spec.radius, s - spec.radius)
+    x, y, visible = object_track(spec, t, cfg)
+    shape = CLASSES[spec.label].shape
     colour = np.array(spec.colour, dtype=np.float32)
-    for i, ti in enumerate(t):
+    for i in range(n):
         frames[i][_shape_mask(d_shape, yy, xx, d_x[i], d_y[i], d_r)] = d_grey
-        if spec.onset <= ti < spec.offset:
-            shade = 1.0 if not blink or int((ti - spec.onset) * 2 * BLINK_HZ) % 2 == 0 else 0.55
-            frames[i][_shape_mask(shape, yy, xx, x[i], y[i], spec.radius)] = colour * shade
+        if visible[i]:
+            frames[i][_shape_mask(shape, yy, xx, x[i], y[i], spec.radius)] = colour
     return np.clip(frames, 0, 255).astype(np.uint8)
 
 
@@ -228,16 +277,17 @@ def render_audio(spec: ClipSpec, cfg: DemoDataConfig) -> np.ndarray:
     d_len = 0.4
     d_env = _envelope(t, spec.distractor_onset, spec.distractor_onset + d_len)
     wave += 0.15 * d_env * np.sin(2 * math.pi * spec.distractor_freq * t)
-    # the object's sound: class timbre (harmonics) and rhythm, only while it is visible
-    pulsed = CLASSES[spec.label].pulsed
-    harmonics = HARMONICS[pulsed]
-    tone = sum(a * np.sin(2 * math.pi * spec.pitch * (h + 1) * t + rng.uniform(0, 6.3))
-               for h, a in enumerate(harmonics) if a > 0 and spec.pitch * (h + 1) < sr / 2)
-    tone /= sum(harmonics)
-    env = _envelope(t, spec.onset, spec.offset)
-    if pulsed:
-        env = env * (np.sin(2 * math.pi * PULSE_HZ * (t - spec.onset)) > 0)
-    wave += loudness(spec.radius / cfg.size) * env * tone
+    # the melody: the clip's timbre (harmonic amplitudes) at each note's pitch
+    amp = loudness(spec.radius / cfg.size) / sum(spec.harmonics)
+    harmonics = np.arange(1, NUM_HARMONICS + 1)[:, None]  # [H, 1]
+    for start, stop, level in spec.notes:
+        lo, hi = int(start * sr), min(int(math.ceil(stop * sr)) + 1, len(t))
+        tn = t[lo:hi]
+        pitch = spec.pitch(level)
+        phases = rng.uniform(0, 2 * math.pi, (NUM_HARMONICS, 1))
+        weights = np.array(spec.harmonics)[:, None] * (pitch * harmonics < sr / 2)
+        partials = weights * np.sin(2 * math.pi * pitch * harmonics * tn + phases)  # [H, S]
+        wave[lo:hi] += amp * _envelope(tn, start, stop) * partials.sum(0)
     return np.clip(wave, -1, 1).astype(np.float32)[None]
 
 
@@ -304,7 +354,8 @@ def generate(root: Union[str, Path], cfg: DemoDataConfig = DemoDataConfig(), *,
         writer = csv.DictWriter(f, fieldnames=['filename', 'class_name', *rows[0]])
         writer.writeheader()
         for spec, row in zip(specs, rows):
-            row['colour'] = ' '.join(map(str, row['colour']))
+            for key in ('colour', 'notes', 'harmonics'):
+                row[key] = json.dumps(row[key])
             writer.writerow(dict(row, filename=spec.filename, class_name=CLASS_NAMES[spec.label]))
     (root / 'COMPLETE').write_text(cfg.to_json() + '\n')
     return ann_file

@@ -1,41 +1,51 @@
-"""``make demo``: built-in data -> tiny MAViL stage 1 -> one stage-2 iteration -> report.
+"""``make demo``: built-in data -> MAE-only baseline, MAViL stage 1 and one stage-2 iteration,
+each trained with 2 model seeds -> retrieval / linear-probe report (mean +- spread) + figures.
 
 Phases (each timed; the times are printed and saved to ``WORK_DIR/timings.json``):
 
 1. ``data``: generate the demo clips unless ``data_root`` already holds them
    (:mod:`mavil.demo.generator`).
 2. ``decode_eval``: decode every clip once with the TEST pipeline (center crop, no
-   augmentation) into memory; all models are evaluated on these same tensors.
-3. ``eval_random_init``: the stage-1 model as initialised (fixed seed), untrained.
-4. ``train_stage1``: MMEngine training from ``configs/demo/stage1.py`` (real file reading and
-   augmentation in data-loader workers), checkpoint in ``WORK_DIR/stage1``.
-5. ``train_stage2_iter1``: a re-initialised student predicting the frozen stage-1 teacher's
-   fused tokens (``configs/demo/stage2_iter1.py``), checkpoint in ``WORK_DIR/stage2_iter1``.
-6. ``eval_*``: audio->video retrieval on the held-out split and linear probes (trained on the
-   training split's embeddings), per model.
+   augmentation) into memory (``WORK_DIR/eval_splits.pt``); every model is evaluated on these
+   same tensors.
+3. ``seeds``: per model seed (by default in parallel processes, two per seed: stage 1 ->
+   stage 2, and next to it the MAE-only baseline; logs in ``WORK_DIR/seed_N/*.log``), with
+   the stage-1 config's initialisation:
 
-Outputs: ``WORK_DIR/report.json`` (one object per stage: ``a2v_r1``, ``a2v_r5``,
-``chance_r1``, ``chance_r5``, ``audio_probe_acc``, ``video_probe_acc``, ``chance_acc``),
-``WORK_DIR/loss_curve.png`` and ``WORK_DIR/timings.json``.
+   * ``random_init``: the stage-1 model as initialised, untrained;
+   * ``mae_only``: Audio-MAE + Video-MAE (no fusion, no contrast; ``configs/demo/mae_only.py``);
+   * ``stage1``: MAViL stage 1 (``configs/demo/stage1.py``);
+   * ``stage2_iter1``: a re-initialised student predicting the frozen stage-1 teacher's fused
+     tokens (``configs/demo/stage2_iter1.py``).
+
+   Each trained model is MMEngine training from the files (real decoding and augmentation in
+   data-loader workers), with its checkpoint in ``WORK_DIR/seed_N/<stage>``; each row is
+   audio<->video retrieval on the held-out split plus linear probes (trained on the training
+   split's embeddings).
+4. ``report``: ``report.json`` / ``report.png`` (mean +- spread over seeds), ``loss_curve.png``
+   and ``reconstruction.png`` (the first seed's stage-1 model on one held-out clip, drawn in
+   that seed's process right after its stage-1 training).
 """
 import argparse
-import copy
 import json
 import os
 import os.path as osp
+import sys
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import torch
 
-from .evaluate import evaluate_model, load_eval_split
+from .evaluate import EvalSplit, evaluate_model, load_eval_split
+from .figures import plot_losses, plot_reconstruction, plot_report
 from .generator import NUM_CLASSES, DemoDataConfig, ensure_dataset
+from .report import METRICS, PhaseTimer, aggregate, format_report
+from .stages import build_dataset, build_runner, load_stage_config, train_stage, unwrap
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-STAGES = ('random_init', 'stage1', 'stage2_iter1')
+STAGES = ('random_init', 'mae_only', 'stage1', 'stage2_iter1')
 
 
 @dataclass
@@ -44,158 +54,174 @@ class DemoSettings:
     smoke test (``tests/demo/test_demo_smoke.py``)."""
     data_root: str = 'data/demo'
     work_dir: str = 'work_dirs/demo'
+    mae_only_config: str = str(REPO_ROOT / 'configs/demo/mae_only.py')
     stage1_config: str = str(REPO_ROOT / 'configs/demo/stage1.py')
     stage2_config: str = str(REPO_ROOT / 'configs/demo/stage2_iter1.py')
     num_clips: int = DemoDataConfig.num_clips
     data_seed: int = DemoDataConfig.seed
-    seed: int = 0
-    stage1_iters: Optional[int] = None  # None: the config's max_iters
+    seeds: tuple = (0, 1)
+    parallel: bool = True  # one process per seed
+    stage1_iters: Optional[int] = None  # None: the config's max_iters (also for mae_only)
     stage2_iters: Optional[int] = None
     batch_size: Optional[int] = None  # None: the config's
     num_workers: Optional[int] = None  # None: the config's
+    mae_only: bool = True
     stage2: bool = True
     probe_steps: int = 300
     progress: bool = True
-    threads: int = 1  # torch threads of the main process (see run_demo)
-    cfg_options: dict = field(default_factory=dict)  # applied to both stage configs
+    threads: int = 1  # torch threads per training process (see run_demo)
+    cfg_options: dict = field(default_factory=dict)  # applied to every stage config
+    stage2_options: dict = field(default_factory=dict)  # applied to the stage-2 config only
+    reconstruction: bool = True
 
 
-class PhaseTimer:
-    """Wall-clock seconds per named phase, in order."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    @contextmanager
-    def __call__(self, name: str) -> Iterator[None]:
-        print(f'\n=== {name} ===', flush=True)
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = time.perf_counter() - start
-            print(f'=== {name}: {self.seconds[name]:.1f} s ===', flush=True)
-
-    @property
-    def total(self) -> float:
-        return sum(self.seconds.values())
+# ------------------------------------------------------------------------- one seed
+PARTS = ('mavil', 'mae_only')  # the independent jobs of one seed (parallel processes)
 
 
-# ---------------------------------------------------------------------------- configs
-def load_stage_config(path: str, settings: DemoSettings, work_dir: str, iters: Optional[int],
-                      extra: Optional[dict] = None):
-    """The stage's Config with the demo's data location, sizes and work dir applied."""
-    from mmengine.config import Config
+def run_seed(settings: DemoSettings, seed: int, train_split: EvalSplit, test_split: EvalSplit,
+             parts: tuple = PARTS) -> dict:
+    """The stages of one model seed: ``'mavil'`` = random init, stage 1, stage 2 (in this
+    order: stage 2's teacher is stage 1); ``'mae_only'`` = the baseline (independent).
 
-    cfg = Config.fromfile(path)
-    options = dict(settings.cfg_options)
-    options.update(extra or {})
-    cfg.merge_from_dict(options)
-    root = settings.data_root
-    for name in ('train_dataset', 'test_dataset'):
-        cfg[name].update(ann_file=osp.join(root, 'annotations.csv'), data_prefix=root)
-    cfg.train_dataloader.dataset.update(ann_file=osp.join(root, 'annotations.csv'),
-                                        data_prefix=root)
-    if settings.batch_size is not None:
-        cfg.train_dataloader.batch_size = settings.batch_size
-    if settings.num_workers is not None:
-        cfg.train_dataloader.num_workers = settings.num_workers
-        cfg.train_dataloader.persistent_workers = settings.num_workers > 0
-    if iters is not None:
-        _set_iters(cfg, iters)
-    cfg.work_dir = work_dir
-    cfg.randomness = dict(seed=settings.seed, deterministic=False)
-    cfg.experiment_name = f'demo_{osp.basename(work_dir)}_{time.strftime("%Y%m%d_%H%M%S")}'
-    return cfg
+    Returns:
+        ``{'rows': {stage: row}, 'curves': {stage: losses}, 'timings': {phase: s},
+        'checkpoints': {stage: path}}``.
+    """
+    timer = PhaseTimer(prefix=f'[seed {seed}] ')
+    seed_dir = osp.join(osp.abspath(settings.work_dir), f'seed_{seed}')
+    rows, curves, ckpts = {}, {}, {}
 
+    def evaluate(stage: str, model) -> None:
+        with timer(f'eval_{stage}'):
+            rows[stage] = evaluate_model(model, train_split, test_split, NUM_CLASSES,
+                                         probe_steps=settings.probe_steps)
+        print(f'[seed {seed}] {stage}: ' + ', '.join(f'{k} {rows[stage][k]:.3f}'
+                                                     for k in METRICS), flush=True)
 
-def _set_iters(cfg, iters: int) -> None:
-    """Shorten (or lengthen) the iteration schedule: warm-up is 10 %, cosine decay the rest."""
-    warmup = max(1, iters // 10)
-    cfg.max_iters = iters
-    cfg.train_cfg.max_iters = iters
-    cfg.param_scheduler = [
-        dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=warmup),
-        dict(type='CosineAnnealingLR', by_epoch=False, begin=warmup, end=iters,
-             T_max=max(1, iters - warmup), eta_min=1e-5),
-    ]
-    cfg.default_hooks.checkpoint.interval = iters
-    cfg.default_hooks.logger.interval = min(cfg.default_hooks.logger.interval, max(1, iters))
+    def build(stage: str, config: str, iters: Optional[int], extra: Optional[dict] = None):
+        cfg = load_stage_config(config, settings, seed, osp.join(seed_dir, stage), iters, extra)
+        with timer(f'build_{stage}'):
+            runner = build_runner(cfg)  # seeds, then builds the model: its initial weights
+        return cfg, runner
 
+    def train(stage: str, runner):
+        with timer(f'train_{stage}'):
+            model, ckpts[stage], curves[stage] = train_stage(runner)
+        evaluate(stage, model)
+        return model
 
-def build_dataset(cfg_dataset: dict):
-    import mavil.datasets  # noqa: F401  (registers AVDataset and the transforms)
-    from mavil.registry import DATASETS
-    return DATASETS.build(copy.deepcopy(cfg_dataset))
-
-
-def build_runner(cfg):
-    import mavil.engine  # noqa: F401  (registers MAViLRunner, hooks, optim wrappers)
-    from mavil.registry import RUNNERS
-    return RUNNERS.build(cfg)
-
-
-def unwrap(model: torch.nn.Module) -> torch.nn.Module:
-    from mmengine.model import is_model_wrapper
-    return model.module if is_model_wrapper(model) else model
+    if 'mavil' in parts:
+        cfg1, runner1 = build('stage1', settings.stage1_config, settings.stage1_iters)
+        evaluate('random_init', unwrap(runner1.model))  # untrained: same config and seed
+        model1 = train('stage1', runner1)
+        if settings.reconstruction and seed == settings.seeds[0]:
+            with timer('reconstruction'):
+                plot_reconstruction(model1, test_split, osp.join(
+                    osp.abspath(settings.work_dir), 'reconstruction.png'))
+        del runner1, model1
+        if settings.stage2:
+            # The teacher is rebuilt from the exact config stage 1 ran with (options included).
+            teacher_cfg = osp.join(cfg1.work_dir, 'teacher_config.py')
+            cfg1.dump(teacher_cfg)
+            extra = {'model.target.teacher_config': teacher_cfg,
+                     'model.target.teacher_ckpt': ckpts['stage1'], **settings.stage2_options}
+            train('stage2_iter1', build('stage2_iter1', settings.stage2_config,
+                                        settings.stage2_iters, extra)[1])
+    if 'mae_only' in parts and settings.mae_only:
+        train('mae_only', build('mae_only', settings.mae_only_config, settings.stage1_iters)[1])
+    return dict(rows=rows, curves=curves, timings=timer.seconds, checkpoints=ckpts)
 
 
-def train_stage(runner) -> tuple[torch.nn.Module, str, dict]:
-    """Train with the MMEngine runner; returns (model, final checkpoint, per-iter losses)."""
-    runner.train()
-    max_iters = runner.cfg.train_cfg.max_iters
-    ckpt = osp.join(runner.work_dir, f'iter_{max_iters}.pth')
-    if not osp.isfile(ckpt):
-        raise FileNotFoundError(f'training finished but {ckpt} was not written')
-    losses = {}
-    for key, buffer in runner.message_hub.log_scalars.items():
-        name = key.split('/', 1)[-1]
-        if key.startswith('train/') and name.startswith('loss'):
-            losses[name] = [float(v) for v in buffer.data[0]]
-    return unwrap(runner.model), ckpt, losses
+def merge_results(parts: list[dict]) -> dict:
+    """The results of one seed's parts -> one result."""
+    merged = dict(rows={}, curves={}, timings={}, checkpoints={})
+    for part in parts:
+        for key in merged:
+            merged[key].update(part[key])
+    return merged
 
 
-# ---------------------------------------------------------------------------- outputs
-def plot_losses(curves: dict[str, dict[str, list[float]]], path: str) -> None:
-    """One panel per stage: the total loss and each term, per iteration (log scale)."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(curves), figsize=(6 * len(curves), 4), squeeze=False)
-    for ax, (stage, losses) in zip(axes[0], curves.items()):
-        for name, values in sorted(losses.items(), key=lambda kv: kv[0] != 'loss'):
-            ax.plot(range(1, len(values) + 1), values, label=name,
-                    linewidth=2 if name == 'loss' else 1)
-        ax.set_yscale('log')
-        ax.set_xlabel('iteration')
-        ax.set_title(f'{stage} training loss')
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+def _part_process(settings: DemoSettings, seed: int, part: str, splits_file: str,
+                  out_file: str) -> None:
+    """Body of one (seed, part) process: output to ``seed_N/<part>.log``, result to JSON."""
+    log = open(out_file[:-len('.json')] + '.log', 'w', buffering=1)
+    sys.stdout = sys.stderr = log
+    torch.set_num_threads(settings.threads)
+    train_split, test_split = load_splits(splits_file)
+    result = run_seed(settings, seed, train_split, test_split, parts=(part,))
+    with open(out_file + '.tmp', 'w') as f:
+        json.dump(result, f)
+    os.replace(out_file + '.tmp', out_file)
 
 
-def format_report(report: dict[str, dict[str, float]], n_test: int, n_train: int) -> str:
-    lines = [f'MAViL demo: {n_test} held-out clips ({NUM_CLASSES} classes), probes trained on '
-             f'{n_train} clips',
-             f'{"stage":<14}{"a2v R@1":>9}{"a2v R@5":>9}{"audio probe":>13}{"video probe":>13}']
-    for stage, row in report.items():
-        lines.append(f'{stage:<14}{row["a2v_r1"]:>9.3f}{row["a2v_r5"]:>9.3f}'
-                     f'{row["audio_probe_acc"]:>13.3f}{row["video_probe_acc"]:>13.3f}')
-    row = next(iter(report.values()))
-    lines.append(f'{"chance":<14}{row["chance_r1"]:>9.3f}{row["chance_r5"]:>9.3f}'
-                 f'{row["chance_acc"]:>13.3f}{row["chance_acc"]:>13.3f}')
-    return '\n'.join(lines)
+def run_seeds(settings: DemoSettings, splits_file: str, train_split: EvalSplit,
+              test_split: EvalSplit) -> dict[int, dict]:
+    """Every seed: with ``settings.parallel`` each (seed, part) in its own process (2 seeds ->
+    4 processes: the MAE-only baseline runs next to stage 1 -> stage 2), else one after
+    another in this process."""
+    if not settings.parallel:
+        return {s: run_seed(settings, s, train_split, test_split) for s in settings.seeds}
+    import multiprocessing as mp
+    ctx = mp.get_context('spawn')
+    work_dir = osp.abspath(settings.work_dir)
+    parts = [p for p in PARTS if p != 'mae_only' or settings.mae_only]
+    jobs = {}
+    child = replace(settings, progress=False)
+    try:
+        for seed in settings.seeds:
+            for part in parts:
+                out = osp.join(work_dir, f'seed_{seed}', f'{part}.json')
+                os.makedirs(osp.dirname(out), exist_ok=True)
+                if osp.exists(out):
+                    os.remove(out)
+                proc = ctx.Process(target=_part_process,
+                                   args=(child, seed, part, splits_file, out))
+                proc.start()
+                jobs[seed, part] = proc, out
+                print(f'seed {seed} {part}: process {proc.pid}, log {out[:-5]}.log', flush=True)
+        for proc, _ in jobs.values():
+            proc.join()
+    finally:  # interrupted: stop the children too
+        for proc, _ in jobs.values():
+            if proc.is_alive():
+                proc.terminate()
+    failed = [f'{out[:-5]}.log' for proc, out in jobs.values()
+              if proc.exitcode != 0 or not osp.isfile(out)]
+    if failed:
+        raise RuntimeError(f'demo process(es) failed; see {", ".join(failed)}')
+    results = {}
+    for seed in settings.seeds:
+        loaded = []
+        for part in parts:
+            with open(jobs[seed, part][1]) as f:
+                loaded.append(json.load(f))
+        results[seed] = merge_results(loaded)
+        print(f'seed {seed} finished: ' + ', '.join(
+            f'{k} {v:.0f} s' for k, v in results[seed]['timings'].items()
+            if k.startswith('train')), flush=True)
+    return results
+
+
+# ------------------------------------------------------------------------------ splits
+def save_splits(path: str, train: EvalSplit, test: EvalSplit) -> None:
+    data = {name: dict(audio=s.audio, video=s.video, labels=s.labels, filenames=s.filenames)
+            for name, s in (('train', train), ('test', test))}
+    torch.save(data, path + '.tmp')
+    os.replace(path + '.tmp', path)
+
+
+def load_splits(path: str) -> tuple[EvalSplit, EvalSplit]:
+    data = torch.load(path, weights_only=True)
+    return EvalSplit(**data['train']), EvalSplit(**data['test'])
 
 
 # ------------------------------------------------------------------------------- main
-def run_demo(settings: DemoSettings = DemoSettings()) -> dict[str, dict[str, float]]:
+def run_demo(settings: DemoSettings = DemoSettings()) -> dict:
     """Run every phase; returns the report (also written to ``work_dir``)."""
-    # One compute thread: the data-loader workers decode on the other core. With 2 OpenMP
-    # threads next to the workers, threads spin-wait for each other on a busy 2-core machine
-    # and an iteration can take 10x longer.
+    # One compute thread per training process: the data-loader workers decode on the other
+    # core. With 2 OpenMP threads next to the workers, threads spin-wait for each other on a
+    # busy 2-core machine and an iteration can take 10x longer.
     threads = torch.get_num_threads()
     torch.set_num_threads(settings.threads)
     try:
@@ -204,7 +230,9 @@ def run_demo(settings: DemoSettings = DemoSettings()) -> dict[str, dict[str, flo
         torch.set_num_threads(threads)
 
 
-def _run_demo(settings: DemoSettings) -> dict[str, dict[str, float]]:
+def _run_demo(settings: DemoSettings) -> dict:
+    if not settings.seeds:
+        raise ValueError('DemoSettings.seeds is empty: give at least one model seed')
     timer = PhaseTimer()
     work_dir = osp.abspath(settings.work_dir)
     os.makedirs(work_dir, exist_ok=True)
@@ -213,71 +241,41 @@ def _run_demo(settings: DemoSettings) -> dict[str, dict[str, float]]:
     with timer('data'):
         ann_file = ensure_dataset(settings.data_root, data_cfg, progress=settings.progress)
         print(f'demo data: {ann_file}')
-
-    cfg1 = load_stage_config(settings.stage1_config, settings, osp.join(work_dir, 'stage1'),
-                             settings.stage1_iters)
     with timer('decode_eval'):
+        cfg1 = load_stage_config(settings.stage1_config, settings, settings.seeds[0],
+                                 osp.join(work_dir, 'decode'), None)
         workers = 2 if (settings.num_workers is None or settings.num_workers > 0) else 0
         train_split = load_eval_split(
             build_dataset(dict(cfg1.test_dataset, split='train')), desc='decode train split',
             progress=settings.progress, num_workers=workers)
         test_split = load_eval_split(build_dataset(cfg1.test_dataset), desc='decode test split',
                                      progress=settings.progress, num_workers=workers)
+        splits_file = osp.join(work_dir, 'eval_splits.pt')
+        save_splits(splits_file, train_split, test_split)
 
-    def evaluate(model) -> dict[str, float]:
-        return evaluate_model(model, train_split, test_split, NUM_CLASSES,
-                              probe_steps=settings.probe_steps, progress=settings.progress)
-
-    report: dict[str, dict[str, float]] = {}
-    curves: dict[str, dict[str, list[float]]] = {}
-    with timer('build_stage1'):
-        runner1 = build_runner(cfg1)  # seeds, then builds the model: its initial weights
-    with timer('eval_random_init'):
-        report['random_init'] = evaluate(unwrap(runner1.model))  # untrained: the baseline
-        _print_row('random_init', report['random_init'])
-
-    with timer('train_stage1'):
-        model1, ckpt1, curves['stage1'] = train_stage(runner1)
-    with timer('eval_stage1'):
-        report['stage1'] = evaluate(model1)
-        _print_row('stage1', report['stage1'])
-    _write_outputs(work_dir, report, curves, timer)
-
-    if settings.stage2:
-        # The teacher is rebuilt from the exact config stage 1 ran with (options included).
-        teacher_cfg = osp.join(cfg1.work_dir, 'teacher_config.py')
-        cfg1.dump(teacher_cfg)
-        cfg2 = load_stage_config(
-            settings.stage2_config, settings, osp.join(work_dir, 'stage2_iter1'),
-            settings.stage2_iters,
-            extra={'model.target.teacher_config': teacher_cfg,
-                   'model.target.teacher_ckpt': ckpt1})
-        with timer('train_stage2_iter1'):
-            model2, _, curves['stage2_iter1'] = train_stage(build_runner(cfg2))
-        with timer('eval_stage2_iter1'):
-            report['stage2_iter1'] = evaluate(model2)
-            _print_row('stage2_iter1', report['stage2_iter1'])
-
-    _write_outputs(work_dir, report, curves, timer)
-    print('\n' + format_report(report, len(test_split), len(train_split)))
+    with timer('seeds'):
+        results = run_seeds(settings, splits_file, train_split, test_split)
+    with timer('report'):
+        report = aggregate({s: r['rows'] for s, r in results.items()}, STAGES,
+                           n_train=len(train_split), n_test=len(test_split))
+        report['settings'] = {k: v for k, v in asdict(settings).items()
+                              if k not in ('progress',)}
+        _write_outputs(work_dir, report, results, timer)
+    with open(osp.join(work_dir, 'timings.json'), 'w') as f:
+        json.dump(dict(timer.seconds, total=timer.total,
+                       per_seed={s: r['timings'] for s, r in results.items()}), f, indent=2)
+    print('\n' + format_report(report))
     print('\nphase times: ' + ', '.join(f'{k} {v:.1f} s' for k, v in timer.seconds.items())
           + f'; total {timer.total:.1f} s')
-    print(f'report: {osp.join(work_dir, "report.json")}, loss curve: '
-          f'{osp.join(work_dir, "loss_curve.png")}')
+    print(f'outputs: {work_dir}/{{report.json,report.png,loss_curve.png,reconstruction.png}}')
     return report
 
 
-def _print_row(stage: str, row: dict[str, float]) -> None:
-    print(f'{stage}: a2v R@1 {row["a2v_r1"]:.3f} (chance {row["chance_r1"]:.3f}), R@5 '
-          f'{row["a2v_r5"]:.3f}, probe audio {row["audio_probe_acc"]:.3f} video '
-          f'{row["video_probe_acc"]:.3f} (chance {row["chance_acc"]:.3f})', flush=True)
-
-
-def _write_outputs(work_dir: str, report: dict, curves: dict, timer: PhaseTimer) -> None:
+def _write_outputs(work_dir: str, report: dict, results: dict, timer: PhaseTimer) -> None:
     with open(osp.join(work_dir, 'report.json'), 'w') as f:
         json.dump(report, f, indent=2)
-    with open(osp.join(work_dir, 'timings.json'), 'w') as f:
-        json.dump(dict(timer.seconds, total=timer.total), f, indent=2)
+    plot_report(report, osp.join(work_dir, 'report.png'))
+    curves = {s: r['curves'] for s, r in results.items() if r['curves']}
     if curves:
         plot_losses(curves, osp.join(work_dir, 'loss_curve.png'))
 
@@ -286,31 +284,41 @@ def parse_args(argv=None) -> DemoSettings:
     from mmengine.config import DictAction
 
     d = DemoSettings()
-    p = argparse.ArgumentParser(description='MAViL demo: built-in data, tiny pre-training on '
-                                'CPU (stage 1 + one stage-2 iteration), retrieval/probe report')
+    p = argparse.ArgumentParser(description='MAViL demo: built-in data, MAE-only baseline, '
+                                'stage 1 and one stage-2 iteration on CPU for several seeds; '
+                                'retrieval / linear-probe report and figures')
     p.add_argument('--data-root', default=d.data_root)
     p.add_argument('--work-dir', default=d.work_dir)
+    p.add_argument('--mae-only-config', default=d.mae_only_config)
     p.add_argument('--stage1-config', default=d.stage1_config)
     p.add_argument('--stage2-config', default=d.stage2_config)
     p.add_argument('--num-clips', type=int, default=d.num_clips)
-    p.add_argument('--seed', type=int, default=d.seed)
+    p.add_argument('--seeds', type=int, nargs='+', default=list(d.seeds))
+    p.add_argument('--sequential', action='store_true', help='seeds one after another')
     p.add_argument('--stage1-iters', type=int, default=None)
     p.add_argument('--stage2-iters', type=int, default=None)
     p.add_argument('--batch-size', type=int, default=None)
     p.add_argument('--num-workers', type=int, default=None)
+    p.add_argument('--no-mae-only', action='store_true', help='skip the MAE-only baseline')
     p.add_argument('--no-stage2', action='store_true', help='stop after stage 1')
+    p.add_argument('--no-reconstruction', action='store_true')
     p.add_argument('--probe-steps', type=int, default=d.probe_steps)
     p.add_argument('--no-progress', action='store_true')
-    p.add_argument('--threads', type=int, default=d.threads, help='torch threads (main process)')
+    p.add_argument('--threads', type=int, default=d.threads, help='torch threads per process')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                   help='overrides for both stage configs, e.g. model.inter_loss.loss_weight=1')
+                   help='overrides for every stage config, e.g. model.inter_loss.loss_weight=1')
+    p.add_argument('--stage2-options', nargs='+', action=DictAction, default={},
+                   help='overrides for the stage-2 config, e.g. model.target.normalize=True')
     a = p.parse_args(argv)
     return DemoSettings(
-        data_root=a.data_root, work_dir=a.work_dir, stage1_config=a.stage1_config,
-        stage2_config=a.stage2_config, num_clips=a.num_clips, seed=a.seed,
-        stage1_iters=a.stage1_iters, stage2_iters=a.stage2_iters, batch_size=a.batch_size,
-        num_workers=a.num_workers, stage2=not a.no_stage2, probe_steps=a.probe_steps,
-        progress=not a.no_progress, threads=a.threads, cfg_options=a.cfg_options)
+        data_root=a.data_root, work_dir=a.work_dir, mae_only_config=a.mae_only_config,
+        stage1_config=a.stage1_config, stage2_config=a.stage2_config, num_clips=a.num_clips,
+        seeds=tuple(a.seeds), parallel=not a.sequential, stage1_iters=a.stage1_iters,
+        stage2_iters=a.stage2_iters, batch_size=a.batch_size, num_workers=a.num_workers,
+        mae_only=not a.no_mae_only, stage2=not a.no_stage2,
+        reconstruction=not a.no_reconstruction, probe_steps=a.probe_steps,
+        progress=not a.no_progress, threads=a.threads, cfg_options=a.cfg_options,
+        stage2_options=a.stage2_options)
 
 
 def main(argv=None) -> dict:

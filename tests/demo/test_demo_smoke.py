@@ -1,36 +1,41 @@
-"""The whole demo (data -> random-init eval -> stage 1 -> stage 2 -> report) at a tiny size."""
+"""The whole demo (data -> 2 seeds in parallel processes: random init, stage 1, stage 2,
+MAE-only -> report and figures) at a tiny size."""
 import json
-import time
 
+from mavil.demo.report import METRICS
 from mavil.demo.run import STAGES, DemoSettings, run_demo
-
-ROW_KEYS = {'a2v_r1', 'a2v_r5', 'chance_r1', 'chance_r5', 'audio_probe_acc', 'video_probe_acc',
-            'chance_acc'}
 
 
 def test_demo_end_to_end_small(tmp_path, capsys):
-    start = time.perf_counter()
     settings = DemoSettings(
         data_root=str(tmp_path / 'data'), work_dir=str(tmp_path / 'work'), num_clips=16,
-        stage1_iters=3, stage2_iters=2, batch_size=4, num_workers=0, probe_steps=20,
-        progress=False)
+        seeds=(0, 1), stage1_iters=2, stage2_iters=2, batch_size=4, num_workers=0,
+        probe_steps=20, progress=False)
     report = run_demo(settings)
-    elapsed = time.perf_counter() - start
 
     work = tmp_path / 'work'
     saved = json.loads((work / 'report.json').read_text())
-    assert saved == report and list(saved) == list(STAGES)
-    for stage, row in saved.items():
-        assert set(row) == ROW_KEYS, stage
-        assert row['chance_r1'] == 1 / 8 and row['chance_acc'] == 1 / 8  # 8 test clips
-        assert all(0.0 <= v <= 1.0 for v in row.values())
-    assert (work / 'loss_curve.png').stat().st_size > 10_000
+    assert saved['stages'] == report['stages'] and list(saved['stages']) == list(STAGES)
+    assert saved['seeds'] == [0, 1] and saved['n_test'] == 8
+    for stage, row in saved['stages'].items():
+        assert set(row) == set(METRICS), stage
+        for cell in row.values():
+            assert len(cell['per_seed']) == 2 and all(0 <= v <= 1 for v in cell['per_seed'])
+            assert abs(cell['mean'] - sum(cell['per_seed']) / 2) < 1e-9
+    assert saved['chance']['a2v_r1'] == 1 / 8 and saved['chance']['audio_probe_acc'] == 1 / 8
+    for picture in ('loss_curve.png', 'report.png'):
+        assert (work / picture).stat().st_size > 10_000, picture
     timings = json.loads((work / 'timings.json').read_text())
-    assert {'data', 'train_stage1', 'train_stage2_iter1', 'total'} <= set(timings)
-    # stage 1 checkpoint -> teacher of stage 2 (with the config stage 1 really ran)
-    assert (work / 'stage1' / 'iter_3.pth').is_file()
-    assert (work / 'stage1' / 'teacher_config.py').is_file()
-    assert (work / 'stage2_iter1' / 'iter_2.pth').is_file()
+    assert {'data', 'decode_eval', 'seeds', 'total'} <= set(timings)
+    assert {'train_stage1', 'train_stage2_iter1', 'train_mae_only'} <= set(
+        timings['per_seed']['1'])
+    for seed in (0, 1):  # stage 1 checkpoint -> teacher of stage 2 (with its exact config)
+        seed_dir = work / f'seed_{seed}'
+        assert (seed_dir / 'stage1' / 'iter_2.pth').is_file()
+        assert (seed_dir / 'stage1' / 'teacher_config.py').is_file()
+        assert (seed_dir / 'stage2_iter1' / 'iter_2.pth').is_file()
+        assert (seed_dir / 'mae_only' / 'iter_2.pth').is_file()
+        assert 'stage2_iter1' in (seed_dir / 'mavil.log').read_text()
+        assert 'mae_only' in (seed_dir / 'mae_only.log').read_text()
     out = capsys.readouterr().out
-    assert 'phase times:' in out and 'stage2_iter1' in out
-    assert elapsed < 60, f'the smoke demo took {elapsed:.0f} s'
+    assert 'phase times:' in out and 'stage2_iter1' in out and 'mae_only' in out

@@ -8,7 +8,9 @@ from mmengine.config import Config
 import mavil.models  # noqa: F401
 from mavil.demo.evaluate import (EvalSplit, a2v_recall, chance_accuracy, evaluate_embeddings,
                                  extract_embeddings, linear_probe)
-from mavil.demo.run import REPO_ROOT, _set_iters, format_report
+from mavil.demo.report import aggregate, format_report, markdown_table
+from mavil.demo.run import REPO_ROOT
+from mavil.demo.stages import set_iters
 from mavil.registry import MODELS
 
 
@@ -64,9 +66,20 @@ def test_evaluate_embeddings_row():
     labels = torch.tensor([0, 1, 2, 3])
     test = {'audio': torch.eye(4), 'video': 2 * torch.eye(4)}
     row = evaluate_embeddings(test, labels, test, labels, 4, probe_steps=100)
-    assert row == pytest.approx(dict(a2v_r1=1.0, a2v_r5=1.0, chance_r1=0.25, chance_r5=1.0,
-                                     audio_probe_acc=1.0, video_probe_acc=1.0,
-                                     chance_acc=0.25))
+    assert row == pytest.approx(dict(a2v_r1=1.0, a2v_r5=1.0, v2a_r1=1.0, v2a_r5=1.0,
+                                     chance_r1=0.25, chance_r5=1.0, audio_probe_acc=1.0,
+                                     video_probe_acc=1.0, chance_acc=0.25))
+
+
+def test_v2a_is_the_other_direction():
+    # audio 0 and 1 both sit closest to video 0: a2v gets query 0 right only; from the video
+    # side, video 0 is nearest to audio 0 and video 1 nearest to audio 1
+    audio = torch.tensor([[1., 0.], [1., 0.1]])
+    video = torch.tensor([[1., -0.1], [0., 1.]])
+    labels = torch.tensor([0, 1])
+    row = evaluate_embeddings({'audio': audio, 'video': video}, labels,
+                              {'audio': audio, 'video': video}, labels, 2, probe_steps=5)
+    assert row['a2v_r1'] == 0.5 and row['v2a_r1'] == 1.0
 
 
 def test_extract_embeddings_matches_the_model_and_ignores_batching():
@@ -87,13 +100,32 @@ def test_extract_embeddings_matches_the_model_and_ignores_batching():
     assert model.training  # restored
 
 
-def test_format_report_and_schedule_helpers():
-    row = dict(a2v_r1=0.5, a2v_r5=1.0, chance_r1=0.25, chance_r5=1.0, audio_probe_acc=0.75,
-               video_probe_acc=0.5, chance_acc=0.25)
-    text = format_report({'random_init': row, 'stage1': row}, n_test=4, n_train=12)
-    assert 'random_init' in text and 'stage1' in text and 'chance' in text
+def _row(a2v_r1, probe):
+    return dict(a2v_r1=a2v_r1, a2v_r5=1.0, v2a_r1=0.5, v2a_r5=1.0, chance_r1=0.25, chance_r5=1.0,
+                audio_probe_acc=probe, video_probe_acc=0.5, chance_acc=0.25)
+
+
+def test_aggregate_mean_and_spread_by_hand():
+    rows = {0: {'random_init': _row(0.25, 0.5), 'stage1': _row(0.5, 0.75)},
+            1: {'random_init': _row(0.75, 0.25), 'stage1': _row(0.5, 1.0)}}
+    report = aggregate(rows, ('random_init', 'mae_only', 'stage1'), n_train=12, n_test=4)
+    assert list(report['stages']) == ['random_init', 'stage1']  # mae_only did not run
+    r1 = report['stages']['random_init']['a2v_r1']
+    assert r1 == dict(mean=0.5, spread=0.25, per_seed=[0.25, 0.75])
+    assert report['stages']['stage1']['audio_probe_acc'] == dict(
+        mean=0.875, spread=0.125, per_seed=[0.75, 1.0])
+    assert report['chance'] == dict(a2v_r1=0.25, a2v_r5=1.0, v2a_r1=0.25, v2a_r5=1.0,
+                                    audio_probe_acc=0.25, video_probe_acc=0.25)
+    text = format_report(report)
+    assert 'random_init' in text and 'chance' in text and '0.500 +-0.250' in text
+    assert '| stage1 | 0.500 ± 0.000 |' in markdown_table(report)
+    with pytest.raises(ValueError, match='not for all'):
+        aggregate({0: {'stage1': _row(0.5, 0.5)}, 1: {}}, ('stage1',), n_train=1, n_test=1)
+
+
+def test_set_iters():
     cfg = Config.fromfile(str(REPO_ROOT / 'configs' / 'demo' / 'stage1.py'))
-    _set_iters(cfg, 7)
+    set_iters(cfg, 7)
     assert cfg.train_cfg.max_iters == 7 and cfg.default_hooks.checkpoint.interval == 7
     assert cfg.param_scheduler[-1]['end'] == 7
     assert math.isclose(cfg.param_scheduler[0]['end'], 1)

@@ -1,6 +1,8 @@
-"""The built-in demo dataset: determinism, splits, and that the sound carries the picture."""
+"""The built-in demo dataset: determinism, splits, synchrony of sound and picture, and that the
+class is NOT readable from colour or pitch statistics."""
 import csv
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -8,9 +10,10 @@ import pytest
 import torch
 
 from mavil.datasets import AVDataset, open_media
-from mavil.demo.generator import (BLINK_HZ, CLASS_NAMES, CLASSES, NUM_CLASSES, DemoDataConfig,
-                                  draw_clip, ensure_dataset, generate, is_complete, is_test,
-                                  loudness, render_audio, render_video)
+from mavil.demo.generator import (CLASS_NAMES, CLASSES, CONTOURS, NOTE_GAP, NUM_CLASSES,
+                                  DemoDataConfig, draw_clip, ensure_dataset, generate,
+                                  is_complete, is_test, loudness, object_track, render_audio,
+                                  render_video)
 from .conftest import SMALL
 
 
@@ -20,7 +23,11 @@ def sha256(path: Path) -> str:
 
 def read_specs(root: Path) -> list[dict]:
     with open(root / 'clips.csv', newline='') as f:
-        return list(csv.DictReader(f))
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        for key in ('notes', 'harmonics', 'colour'):
+            row[key] = json.loads(row[key])
+    return rows
 
 
 # ------------------------------------------------------------------------ determinism
@@ -84,85 +91,105 @@ def test_annotations_load_in_avdataset(small_demo):
         assert all(Path(r['filename']).is_file() for r in ds.data_list)
 
 
-# ------------------------------------------------- the sound carries the picture (decoded)
-def _object_shown_bright(frames: torch.Tensor, rgb: tuple) -> np.ndarray:
-    """Per frame: does the object's own (undimmed) colour cover >= 40 pixels?"""
-    target = torch.tensor(rgb, dtype=torch.float32)
-    hits = ((frames.float() - target).norm(dim=-1) < 45).flatten(1).sum(1)  # [T]
-    return (hits >= 40).numpy()
+# ------------------------------------------------------------------------- the melody
+def test_melody_follows_the_class_pattern_with_random_pitch_and_tempo():
+    cfg = DemoDataConfig(seed=11)
+    specs = [draw_clip(i, cfg) for i in range(32)]
+    for spec in specs:
+        cls = CLASSES[spec.label]
+        assert tuple(n[2] for n in spec.notes) == CONTOURS[cls.contour]
+        lengths = np.array([stop - start for start, stop, _ in spec.notes])
+        np.testing.assert_allclose(lengths / lengths[0], np.array(cls.beats) / cls.beats[0],
+                                   rtol=1e-3)  # the rhythm, at the clip's tempo
+        gaps = [b[0] - a[1] for a, b in zip(spec.notes, spec.notes[1:])]
+        np.testing.assert_allclose(gaps, NOTE_GAP, atol=2e-4)
+        assert 0 < spec.onset and spec.offset < cfg.duration
+    # the same class is played at very different pitches and tempos
+    for label in range(NUM_CLASSES):
+        same = [s for s in specs if s.label == label]
+        assert max(s.base_pitch for s in same) / min(s.base_pitch for s in same) > 1.1
 
 
-def _band_envelope(wave: np.ndarray, rate: int, freq: float, hop: float = 0.02) -> np.ndarray:
-    """Amplitude of the +-4 % band around ``freq`` in 40 ms windows every ``hop`` s."""
-    win, step = int(0.04 * rate), int(hop * rate)
-    starts = range(0, len(wave) - win, step)
-    spectrum_freqs = np.fft.rfftfreq(win, 1 / rate)
-    band = (spectrum_freqs > freq * 0.93) & (spectrum_freqs < freq * 1.07)
-    window = np.hanning(win)
-    return np.array([np.abs(np.fft.rfft(wave[s:s + win] * window))[band].max() for s in starts])
+def _band(wave: np.ndarray, rate: int, freq: float, start: float, stop: float) -> float:
+    """Spectral magnitude of the +-3 % band around ``freq`` in [start, stop) (Hann window)."""
+    seg = wave[int(start * rate):int(stop * rate)]
+    spectrum = np.abs(np.fft.rfft(seg * np.hanning(len(seg))))
+    freqs = np.fft.rfftfreq(len(seg), 1 / rate)
+    return spectrum[(freqs > freq * 0.97) & (freqs < freq * 1.03)].max(initial=0.0)
 
 
-def test_sound_starts_and_stops_with_the_object_and_has_its_pitch(small_demo):
+def _object_centre(frame: torch.Tensor, rgb: list) -> tuple:
+    """Centre (x, y) of the pixels within 40 of the object's colour, and their count."""
+    near = (frame.float() - torch.tensor(rgb, dtype=torch.float32)).norm(dim=-1) < 40
+    ys, xs = torch.nonzero(near, as_tuple=True)
+    if len(xs) == 0:
+        return None, None, 0
+    return float(xs.float().mean()), float(ys.float().mean()), len(xs)
+
+
+def test_decoded_clips_sound_and_picture_are_in_sync(small_demo):
+    cfg = SMALL
     for row in read_specs(small_demo):
-        cls = CLASSES[int(row['label'])]
-        onset, offset = float(row['onset']), float(row['offset'])
+        spec = draw_clip(int(row['index']), cfg)
+        assert [list(n) for n in spec.notes] == row['notes']
         with open_media(str(small_demo / row['filename']), backend='pyav') as reader:
             frames = reader.read_frames(reader.frame_times)
             wave, rate = reader.read_audio()
-            frame_times = reader.frame_times
-        # picture: the object is on screen exactly in the frames inside [onset, offset), at full
-        # brightness except in the dim half of each blink (pulsed classes)
-        shown = _object_shown_bright(frames, tuple(int(c) for c in row['colour'].split()))
-        expected = (frame_times >= onset) & (frame_times < offset)
-        if cls.pulsed:
-            expected &= ((frame_times - onset) * 2 * BLINK_HZ).astype(int) % 2 == 0
-        assert (shown == expected).all(), (row['filename'], shown, expected)
-        # sound: the class pitch is loud exactly while the object is visible
-        env = _band_envelope(wave[0].numpy(), rate, float(row['pitch']))
-        times = np.arange(len(env)) * 0.02 + 0.02  # window centres
-        # the distractor tone may fall into the band (it is a distractor): leave its time out
-        d_onset = float(row['distractor_onset'])
-        clean = (times < d_onset - 0.03) | (times > d_onset + 0.43)
-        on = env > 0.25 * np.quantile(env[clean], 0.95)
-        inside = clean & (times > onset + 0.03) & (times < offset - 0.03)
-        outside = clean & ((times < onset - 0.03) | (times > offset + 0.03))
-        assert not on[outside].any(), row['filename']
-        if cls.pulsed:  # 6 Hz pulses: about half of the windows inside are on
-            assert 0.3 < on[inside].mean() < 0.8, row['filename']
-        else:
-            assert on[inside].all(), row['filename']
+            times = reader.frame_times
+        wave = wave[0].numpy()
+        # picture: the object is visible exactly inside [onset, offset), at the note's height
+        x, y, visible = object_track(spec, times, cfg)
+        for i, t in enumerate(times):
+            cx, cy, count = _object_centre(frames[i], row['colour'])
+            if visible[i]:
+                assert count > 30, (row['filename'], t)
+                assert abs(cy - y[i]) < 3 and abs(cx - x[i]) < 3, (row['filename'], t)
+            else:
+                assert count < 10, (row['filename'], t)
+        # sound: each note has its pitch (the clip's strongest partial, harmonic h), silent
+        # before the first note
+        top = max(spec.pitch(n[2]) for n in spec.notes)
+        audible = [a if top * (k + 1) < 6000 else 0 for k, a in enumerate(row['harmonics'])]
+        h = int(np.argmax(audible)) + 1  # strongest partial below the codec's cut-off
+        for start, stop, level in spec.notes:
+            freq = spec.pitch(level) * h
+            inside = _band(wave, rate, freq, start + 0.02, stop - 0.02)
+            before = _band(wave, rate, freq, 0.0, spec.onset - 0.02) if spec.onset > 0.15 \
+                else 0.0
+            assert inside > 8 * max(before, 1e-3), (row['filename'], level)
 
 
-def test_pitch_identifies_the_class_and_loudness_the_size():
-    cfg = DemoDataConfig(seed=11)
-    specs = [draw_clip(i, cfg) for i in range(32)]
-    for spec in specs:  # pitch within +-4 % of its class, classes ~0.5 octave apart
-        assert abs(spec.pitch / CLASSES[spec.label].pitch - 1) <= 0.04
-    pitches = sorted(c.pitch for c in CLASSES)
-    assert min(b / a for a, b in zip(pitches, pitches[1:])) > 1.3
-    # bigger objects sound louder: measured peak of the class tone vs object radius
-    amps, expected = [], []
+def test_levels_move_pitch_and_height_together_and_size_sets_loudness():
+    cfg = DemoDataConfig(seed=4)
+    for i in range(16):
+        spec = draw_clip(i, cfg)
+        t = np.array([(a + b) / 2 for a, b, _ in spec.notes])
+        _, y, visible = object_track(spec, t, cfg)
+        levels = np.array([n[2] for n in spec.notes])
+        assert visible.all()
+        np.testing.assert_allclose(y, spec.y0 - spec.step_px * levels)  # higher note = higher
+        pitches = np.array([spec.pitch(level) for level in levels])
+        np.testing.assert_allclose(np.log2(pitches / spec.base_pitch) * 12, levels * spec.step)
+        assert (y >= spec.radius - 1e-6).all() and (y <= cfg.size - spec.radius + 1e-6).all()
+        peak = np.abs(render_audio(spec, cfg)[0]).max()
+        assert peak < loudness(spec.radius / cfg.size) + 0.25  # tone + noise + distractor
+
+
+def test_class_is_not_readable_from_colour_or_spectrum_statistics():
+    """Nearest class mean on [mean RGB, mean log spectrum] of rendered clips: about chance."""
+    cfg = DemoDataConfig(seed=8)
+    specs = [draw_clip(i, cfg) for i in range(64)]
+    feats = []
     for spec in specs:
-        if CLASSES[spec.label].pulsed:
-            continue
+        rgb = render_video(spec, cfg).reshape(-1, 3).mean(0) / 255
         wave = render_audio(spec, cfg)[0]
-        env = _band_envelope(wave, cfg.sample_rate, spec.pitch)
-        amps.append(np.median(env[env > 0.25 * env.max()]))
-        expected.append(loudness(spec.radius / cfg.size))
-    assert np.corrcoef(amps, expected)[0, 1] > 0.95
-
-
-def test_distractors_make_the_task_non_trivial():
-    """A silent grey shape is always on screen and an unrelated tone plays at a random time."""
-    cfg = DemoDataConfig(seed=2)
-    spec = draw_clip(0, cfg)
-    frames = render_video(spec, cfg)
-    t = np.arange(frames.shape[0]) / cfg.fps
-    before = frames[t < spec.onset]
-    grey = (np.ptp(before.astype(int), axis=-1) < 8) & (before.min(-1) > 85)
-    assert (grey.reshape(len(before), -1).sum(1) > 20).all()  # distractor visible, object not
-    wave = render_audio(spec, cfg)[0]
-    env = _band_envelope(wave, cfg.sample_rate, spec.distractor_freq)
-    times = np.arange(len(env)) * 0.02 + 0.02
-    during = (times > spec.distractor_onset + 0.05) & (times < spec.distractor_onset + 0.35)
-    assert env[during].min() > 5 * np.median(env)
+        spectrum = np.abs(np.fft.rfft(wave)) ** 2
+        bands = np.log(np.array([b.mean() for b in np.array_split(spectrum[:32000], 32)]) + 1e-9)
+        feats.append(np.concatenate([rgb * 10, bands - bands.mean()]))
+    feats, labels = np.array(feats), np.array([s.label for s in specs])
+    correct = 0
+    for i in range(len(specs)):  # leave-one-out
+        keep = np.arange(len(specs)) != i
+        means = np.stack([feats[keep & (labels == c)].mean(0) for c in range(NUM_CLASSES)])
+        correct += int(np.argmin(((means - feats[i]) ** 2).sum(1)) == labels[i])
+    assert correct / len(specs) < 0.3  # chance 0.125

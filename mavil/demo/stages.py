@@ -1,0 +1,90 @@
+"""Building and training one demo stage with MMEngine (configs, runner, losses)."""
+import copy
+import os.path as osp
+import time
+from typing import Optional
+
+import torch
+
+
+def load_stage_config(path: str, settings, seed: int, work_dir: str, iters: Optional[int],
+                      extra: Optional[dict] = None):
+    """The stage's Config with the demo's data location, sizes, seed and work dir applied.
+
+    Args:
+        path: the stage's config file.
+        settings: :class:`mavil.demo.run.DemoSettings` (data root, batch size, workers,
+            ``cfg_options`` for every stage).
+        seed: the model seed (``randomness.seed``: initial weights, masks, data order).
+        work_dir: where the runner writes its checkpoints and logs.
+        iters: training iterations (None: the config's).
+        extra: more overrides for this stage only (after ``settings.cfg_options``).
+    """
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(path)
+    options = dict(settings.cfg_options)
+    options.update(extra or {})
+    cfg.merge_from_dict(options)
+    root = settings.data_root
+    for name in ('train_dataset', 'test_dataset'):
+        cfg[name].update(ann_file=osp.join(root, 'annotations.csv'), data_prefix=root)
+    cfg.train_dataloader.dataset.update(ann_file=osp.join(root, 'annotations.csv'),
+                                        data_prefix=root)
+    if settings.batch_size is not None:
+        cfg.train_dataloader.batch_size = settings.batch_size
+    if settings.num_workers is not None:
+        cfg.train_dataloader.num_workers = settings.num_workers
+        cfg.train_dataloader.persistent_workers = settings.num_workers > 0
+    if iters is not None:
+        set_iters(cfg, iters)
+    cfg.work_dir = work_dir
+    cfg.randomness = dict(seed=seed, deterministic=False)
+    cfg.experiment_name = f'demo_{osp.basename(work_dir)}_{time.strftime("%Y%m%d_%H%M%S")}'
+    return cfg
+
+
+def set_iters(cfg, iters: int) -> None:
+    """Shorten (or lengthen) the iteration schedule: warm-up is 10 %, cosine decay the rest."""
+    warmup = max(1, iters // 10)
+    cfg.max_iters = iters
+    cfg.train_cfg.max_iters = iters
+    cfg.param_scheduler = [
+        dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=warmup),
+        dict(type='CosineAnnealingLR', by_epoch=False, begin=warmup, end=iters,
+             T_max=max(1, iters - warmup), eta_min=1e-5),
+    ]
+    cfg.default_hooks.checkpoint.interval = iters
+    cfg.default_hooks.logger.interval = min(cfg.default_hooks.logger.interval, max(1, iters))
+
+
+def build_dataset(cfg_dataset: dict):
+    import mavil.datasets  # noqa: F401  (registers AVDataset and the transforms)
+    from mavil.registry import DATASETS
+    return DATASETS.build(copy.deepcopy(cfg_dataset))
+
+
+def build_runner(cfg):
+    import mavil.engine  # noqa: F401  (registers MAViLRunner, hooks, optim wrappers)
+    from mavil.registry import RUNNERS
+    return RUNNERS.build(cfg)
+
+
+def unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    from mmengine.model import is_model_wrapper
+    return model.module if is_model_wrapper(model) else model
+
+
+def train_stage(runner) -> tuple[torch.nn.Module, str, dict]:
+    """Train with the MMEngine runner; returns (model, final checkpoint, per-iter losses)."""
+    runner.train()
+    max_iters = runner.cfg.train_cfg.max_iters
+    ckpt = osp.join(runner.work_dir, f'iter_{max_iters}.pth')
+    if not osp.isfile(ckpt):
+        raise FileNotFoundError(f'training finished but {ckpt} was not written')
+    losses = {}
+    for key, buffer in runner.message_hub.log_scalars.items():
+        name = key.split('/', 1)[-1]
+        if key.startswith('train/') and name.startswith('loss'):
+            losses[name] = [float(v) for v in buffer.data[0]]
+    return unwrap(runner.model), ckpt, losses
