@@ -18,7 +18,7 @@ $(STAMP): requirements.txt setup.py
 test: install
 	$(BIN)/python -m pytest tests -q
 
-# Built-in demo data -> tiny stage 1 + one stage-2 iteration on CPU -> work_dirs/demo/report.json
+# Built-in demo data -> MAE-only, stage 1, stage-2 iteration 1 (2 seeds, CPU) -> work_dirs/demo/
 demo: install
 	$(BIN)/python tools/demo.py
 

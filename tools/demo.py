@@ -1,9 +1,11 @@
 #!/usr/bin/env python
-"""The MAViL demo (what `make demo` runs): built-in data, tiny stage 1 + one stage-2 iteration
-on CPU, retrieval and linear-probe report. See mavil/demo/run.py for the phases.
+"""The MAViL demo (what `make demo` runs): built-in data; MAE-only baseline, tiny stage 1 and
+one stage-2 iteration on CPU for 2 model seeds; retrieval / linear-probe report (mean +-
+spread), report.png, loss_curve.png, reconstruction.png. See mavil/demo/run.py for the phases.
 
-    python tools/demo.py [--work-dir work_dirs/demo] [--data-root data/demo] [--no-stage2]
-                         [--stage1-iters N] [--stage2-iters N] [--cfg-options k=v ...]
+    python tools/demo.py [--work-dir work_dirs/demo] [--data-root data/demo] [--seeds 0 1]
+                         [--sequential] [--no-mae-only] [--no-stage2] [--stage1-iters N]
+                         [--stage2-iters N] [--cfg-options k=v ...] [--stage2-options k=v ...]
 """
 import os.path as osp
 import sys

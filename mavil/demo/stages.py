@@ -31,6 +31,8 @@ def load_stage_config(path: str, settings, seed: int, work_dir: str, iters: Opti
         cfg[name].update(ann_file=osp.join(root, 'annotations.csv'), data_prefix=root)
     cfg.train_dataloader.dataset.update(ann_file=osp.join(root, 'annotations.csv'),
                                         data_prefix=root)
+    if getattr(settings, 'splits_file', None) and settings.train_from_memory:
+        train_from_memory(cfg, settings.splits_file)
     if settings.batch_size is not None:
         cfg.train_dataloader.batch_size = settings.batch_size
     if settings.num_workers is not None:
@@ -42,6 +44,37 @@ def load_stage_config(path: str, settings, seed: int, work_dir: str, iters: Opti
     cfg.randomness = dict(seed=seed, deterministic=False)
     cfg.experiment_name = f'demo_{osp.basename(work_dir)}_{time.strftime("%Y%m%d_%H%M%S")}'
     return cfg
+
+
+# Deterministic loading steps of the training pipeline: ``decode_eval`` already ran them (the
+# test pipeline begins with the same steps), so training from memory starts after them.
+LOADING_STEPS = ('LoadAudioVideo', 'AudioResample', 'KaldiFbank', 'AudioPadCrop',
+                 'AudioNormalize')
+
+
+def train_from_memory(cfg, splits_file: str) -> None:
+    """Train on the decoded training split (:class:`DecodedClipsDataset`): the training
+    pipeline's loading steps are dropped (they must equal the test pipeline's, which produced
+    the file) and its random steps run per sample, in the main process."""
+    def strip(step: dict) -> dict:
+        step = dict(step)
+        if step['type'] == 'LoadAudioVideo':  # clip start: random vs centre, the same here
+            step['clip_sampler'] = {k: v for k, v in step['clip_sampler'].items()
+                                    if k != 'test_mode'}
+        return step
+
+    test_steps = [strip(t) for t in cfg.test_pipeline]
+    random_steps = []
+    for step in cfg.train_pipeline:
+        if step['type'] not in LOADING_STEPS:
+            random_steps.append(dict(step))
+        elif strip(step) not in test_steps:
+            raise ValueError(f'cannot train from the decoded clips: the training pipeline step '
+                             f'{dict(step)} is not in the test pipeline that decoded them')
+    cfg.train_dataloader.dataset = dict(type='DecodedClipsDataset', splits_file=splits_file,
+                                        split='train', pipeline=random_steps)
+    cfg.train_dataloader.num_workers = 0  # crop + flip of a 64x64 clip: cheap in-process
+    cfg.train_dataloader.persistent_workers = False
 
 
 def set_iters(cfg, iters: int) -> None:

@@ -1,5 +1,5 @@
-"""The whole demo (data -> 2 seeds in parallel processes: random init, stage 1, stage 2,
-MAE-only -> report and figures) at a tiny size."""
+"""The whole demo (data -> per seed: random init, stage 1, stage 2, MAE-only -> report and
+figures) at a tiny size; and the default path that runs each (seed, part) in its own process."""
 import json
 
 from mavil.demo.report import METRICS
@@ -9,7 +9,7 @@ from mavil.demo.run import STAGES, DemoSettings, run_demo
 def test_demo_end_to_end_small(tmp_path, capsys):
     settings = DemoSettings(
         data_root=str(tmp_path / 'data'), work_dir=str(tmp_path / 'work'), num_clips=16,
-        seeds=(0, 1), stage1_iters=2, stage2_iters=2, batch_size=4, num_workers=0,
+        seeds=(0, 1), parallel=False, stage1_iters=2, stage2_iters=2, batch_size=4,
         probe_steps=20, progress=False)
     report = run_demo(settings)
 
@@ -26,16 +26,29 @@ def test_demo_end_to_end_small(tmp_path, capsys):
     for picture in ('loss_curve.png', 'report.png'):
         assert (work / picture).stat().st_size > 10_000, picture
     timings = json.loads((work / 'timings.json').read_text())
-    assert {'data', 'decode_eval', 'seeds', 'total'} <= set(timings)
+    assert {'data', 'decode_eval', 'seeds', 'total', 'cpu_seconds'} <= set(timings)
     assert {'train_stage1', 'train_stage2_iter1', 'train_mae_only'} <= set(
         timings['per_seed']['1'])
     for seed in (0, 1):  # stage 1 checkpoint -> teacher of stage 2 (with its exact config)
         seed_dir = work / f'seed_{seed}'
-        assert (seed_dir / 'stage1' / 'iter_2.pth').is_file()
+        for stage in ('stage1', 'stage2_iter1', 'mae_only'):
+            assert (seed_dir / stage / 'iter_2.pth').is_file(), stage
         assert (seed_dir / 'stage1' / 'teacher_config.py').is_file()
-        assert (seed_dir / 'stage2_iter1' / 'iter_2.pth').is_file()
-        assert (seed_dir / 'mae_only' / 'iter_2.pth').is_file()
-        assert 'stage2_iter1' in (seed_dir / 'mavil.log').read_text()
-        assert 'mae_only' in (seed_dir / 'mae_only.log').read_text()
+        # trained from the decoded clips, not from the files
+        assert 'DecodedClipsDataset' in (seed_dir / 'stage1' / 'teacher_config.py').read_text()
     out = capsys.readouterr().out
     assert 'phase times:' in out and 'stage2_iter1' in out and 'mae_only' in out
+
+
+def test_demo_parts_run_in_their_own_processes(tmp_path):
+    settings = DemoSettings(
+        data_root=str(tmp_path / 'data'), work_dir=str(tmp_path / 'work'), num_clips=16,
+        seeds=(3,), stage1_iters=1, batch_size=4, mae_only=False, stage2=False,
+        reconstruction=False, probe_steps=5, progress=False)
+    report = run_demo(settings)
+    assert list(report['stages']) == ['random_init', 'stage1'] and report['seeds'] == [3]
+    log = (tmp_path / 'work' / 'seed_3' / 'mavil.log').read_text()
+    assert '[seed 3] stage1:' in log  # the child's output went to its log
+    result = json.loads((tmp_path / 'work' / 'seed_3' / 'mavil.json').read_text())
+    for k in METRICS:
+        assert result['rows']['stage1'][k] == report['stages']['stage1'][k]['per_seed'][0]
