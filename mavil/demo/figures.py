@@ -1,5 +1,5 @@
 """The demo's pictures: loss curves, the report as bars, the stage-1 reconstruction."""
-from typing import Optional
+import os
 
 from .report import METRICS
 
@@ -87,9 +87,9 @@ def plot_reconstruction(model, test_split, path: str, *, index: int = 0, seed: i
     plt = _pyplot()
     data = {'inputs': {'audio': test_split.audio[index:index + 1],
                        'video': test_split.video[index:index + 1]}}
-    name = test_split.filenames[index] or f'test clip {index}'
-    fig, _ = visualize_reconstruction(
-        model, data, seed=seed, out_file=path,
-        title=f'stage-1 MAViL on held-out {name} (class {int(test_split.labels[index])})')
+    name = test_split.filenames[index]
+    name = os.path.basename(name) if name else f'test clip {index}'
+    fig, _ = visualize_reconstruction(model, data, seed=seed, out_file=path,
+                                      title=f'stage-1 MAViL on held-out {name}')
     plt.close(fig)
     return True
