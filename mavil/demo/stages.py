@@ -79,6 +79,8 @@ def train_from_memory(cfg, splits_file: str) -> None:
 
 def set_iters(cfg, iters: int) -> None:
     """Shorten (or lengthen) the iteration schedule: warm-up is 10 %, cosine decay the rest."""
+    if iters < 2:
+        raise ValueError(f'a demo stage needs at least 2 iterations (warm-up, decay), got {iters}')
     warmup = max(1, iters // 10)
     cfg.max_iters = iters
     cfg.train_cfg.max_iters = iters

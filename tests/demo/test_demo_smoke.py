@@ -43,7 +43,7 @@ def test_demo_end_to_end_small(tmp_path, capsys):
 def test_demo_parts_run_in_their_own_processes(tmp_path):
     settings = DemoSettings(
         data_root=str(tmp_path / 'data'), work_dir=str(tmp_path / 'work'), num_clips=16,
-        seeds=(3,), stage1_iters=1, batch_size=4, mae_only=False, stage2=False,
+        seeds=(3,), stage1_iters=2, batch_size=4, mae_only=False, stage2=False,
         reconstruction=False, probe_steps=5, progress=False)
     report = run_demo(settings)
     assert list(report['stages']) == ['random_init', 'stage1'] and report['seeds'] == [3]

@@ -129,3 +129,5 @@ def test_set_iters():
     assert cfg.train_cfg.max_iters == 7 and cfg.default_hooks.checkpoint.interval == 7
     assert cfg.param_scheduler[-1]['end'] == 7
     assert math.isclose(cfg.param_scheduler[0]['end'], 1)
+    with pytest.raises(ValueError, match='at least 2'):
+        set_iters(cfg, 1)

@@ -3,6 +3,7 @@ class is NOT readable from colour or pitch statistics."""
 import csv
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +11,8 @@ import pytest
 import torch
 
 from mavil.datasets import AVDataset, open_media
-from mavil.demo.generator import (CLASS_NAMES, CLASSES, CONTOURS, NOTE_GAP, NUM_CLASSES,
-                                  DemoDataConfig, draw_clip, ensure_dataset, generate,
+from mavil.demo.generator import (CLASS_NAMES, CLASSES, CONTOURS, MAX_RADIUS, MIN_RADIUS,
+                                  NOTE_GAP, NUM_CLASSES, DemoDataConfig, draw_clip, ensure_dataset, generate,
                                   is_complete, is_test, loudness, object_track, render_audio,
                                   render_video)
 from .conftest import SMALL
@@ -171,8 +172,15 @@ def test_levels_move_pitch_and_height_together_and_size_sets_loudness():
         pitches = np.array([spec.pitch(level) for level in levels])
         np.testing.assert_allclose(np.log2(pitches / spec.base_pitch) * 12, levels * spec.step)
         assert (y >= spec.radius - 1e-6).all() and (y <= cfg.size - spec.radius + 1e-6).all()
-        peak = np.abs(render_audio(spec, cfg)[0]).max()
-        assert peak < loudness(spec.radius / cfg.size) + 0.25  # tone + noise + distractor
+    # bigger objects are louder: only the melody scales with the radius (noise, distractor and
+    # phases stay), linearly: equal radius steps add equal waves
+    spec = draw_clip(3, cfg)
+    waves = [render_audio(replace(spec, radius=r * cfg.size), cfg)[0].astype(np.float64)
+             for r in (MIN_RADIUS, (MIN_RADIUS + MAX_RADIUS) / 2, MAX_RADIUS)]
+    step1, step2 = waves[1] - waves[0], waves[2] - waves[1]
+    assert step1.std() > 0.01
+    np.testing.assert_allclose(step2, step1, atol=1e-4)
+    assert loudness(MAX_RADIUS) > loudness(MIN_RADIUS)
 
 
 def test_class_is_not_readable_from_colour_or_spectrum_statistics():
