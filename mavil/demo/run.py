@@ -38,12 +38,13 @@ from typing import Optional
 
 import torch
 
+from mavil.apis.stages import build_runner, teacher_options
 from .evaluate import EvalSplit, evaluate_model, load_eval_split
 from .figures import plot_losses, plot_reconstruction, plot_report
 from .generator import NUM_CLASSES, DemoDataConfig, ensure_dataset
 from .memory_dataset import DecodedClipsDataset  # noqa: F401  (registers it)
 from .report import METRICS, PhaseTimer, aggregate, format_report
-from .stages import build_dataset, build_runner, load_stage_config, train_stage, unwrap
+from .stages import build_dataset, load_stage_config, train_stage, unwrap
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STAGES = ('random_init', 'mae_only', 'stage1', 'stage2_iter1')
@@ -127,8 +128,7 @@ def run_seed(settings: DemoSettings, seed: int, train_split: EvalSplit, test_spl
             # The teacher is rebuilt from the exact config stage 1 ran with (options included).
             teacher_cfg = osp.join(cfg1.work_dir, 'teacher_config.py')
             cfg1.dump(teacher_cfg)
-            extra = {'model.target.teacher_config': teacher_cfg,
-                     'model.target.teacher_ckpt': ckpts['stage1'], **settings.stage2_options}
+            extra = {**teacher_options(teacher_cfg, ckpts['stage1']), **settings.stage2_options}
             train('stage2_iter1', build('stage2_iter1', settings.stage2_config,
                                         settings.stage2_iters, extra)[1])
     if 'mae_only' in parts and settings.mae_only:

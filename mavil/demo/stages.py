@@ -1,4 +1,5 @@
-"""Building and training one demo stage with MMEngine (configs, runner, losses)."""
+"""Building and training one demo stage with MMEngine: the demo's data and sizes on top of
+the stage chaining that ``tools/pretrain_pipeline.py`` uses too (:mod:`mavil.apis.stages`)."""
 import copy
 import os.path as osp
 import time
@@ -20,12 +21,9 @@ def load_stage_config(path: str, settings, seed: int, work_dir: str, iters: Opti
         iters: training iterations (None: the config's).
         extra: more overrides for this stage only (after ``settings.cfg_options``).
     """
-    from mmengine.config import Config
+    from mavil.apis import load_config
 
-    cfg = Config.fromfile(path)
-    options = dict(settings.cfg_options)
-    options.update(extra or {})
-    cfg.merge_from_dict(options)
+    cfg = load_config(path, dict(settings.cfg_options, **(extra or {})))
     root = settings.data_root
     for name in ('train_dataset', 'test_dataset'):
         cfg[name].update(ann_file=osp.join(root, 'annotations.csv'), data_prefix=root)
@@ -99,12 +97,6 @@ def build_dataset(cfg_dataset: dict):
     return DATASETS.build(copy.deepcopy(cfg_dataset))
 
 
-def build_runner(cfg):
-    import mavil.engine  # noqa: F401  (registers MAViLRunner, hooks, optim wrappers)
-    from mavil.registry import RUNNERS
-    return RUNNERS.build(cfg)
-
-
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     from mmengine.model import is_model_wrapper
     return model.module if is_model_wrapper(model) else model
@@ -112,9 +104,10 @@ def unwrap(model: torch.nn.Module) -> torch.nn.Module:
 
 def train_stage(runner) -> tuple[torch.nn.Module, str, dict]:
     """Train with the MMEngine runner; returns (model, final checkpoint, per-iter losses)."""
+    from mavil.apis.stages import final_checkpoint_name
+
     runner.train()
-    max_iters = runner.cfg.train_cfg.max_iters
-    ckpt = osp.join(runner.work_dir, f'iter_{max_iters}.pth')
+    ckpt = osp.join(runner.work_dir, final_checkpoint_name(runner.cfg, runner.work_dir))
     if not osp.isfile(ckpt):
         raise FileNotFoundError(f'training finished but {ckpt} was not written')
     losses = {}
