@@ -91,6 +91,8 @@ class AtomicCheckpointHook(CheckpointHook):
         deferred.run()
 
     def _save_best_checkpoint(self, runner, metrics) -> None:
+        if not self.save_best:  # MMEngine sets key_indicators only with save_best
+            return
         # MMEngine deletes the previous best checkpoint before writing the new one
         backend, deferred = self.file_backend, _DeferredRemovals(self.file_backend)
         self.file_backend = deferred
