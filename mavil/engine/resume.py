@@ -11,6 +11,7 @@ import os
 import os.path as osp
 from typing import Callable, Optional
 
+from mmengine.logging import MMLogger
 from torch import nn
 
 from mavil.checkpoint_io import UnsafeCheckpointError
@@ -73,16 +74,35 @@ def newest_intact_checkpoint(work_dir: str, load: Callable[[str], dict],
     return None
 
 
+def target_width_mismatches(model: nn.Module, state: dict, model_state: dict) -> list[str]:
+    """Keys under the model's ``target_width_keys`` whose shapes differ from the file's."""
+    prefixes = tuple(getattr(model, 'target_width_keys', ()))
+    return [k for k, v in state.items() if k.startswith(prefixes) and k in model_state
+            and tuple(v.shape) != tuple(model_state[k].shape)] if prefixes else []
+
+
+def drop_from_checkpoint(checkpoint: dict, keys: list[str]) -> None:
+    """Remove ``keys`` (and their DDP ``module.`` forms) from the checkpoint's weights."""
+    weights = checkpoint.get('state_dict', checkpoint.get('model', checkpoint))
+    for key in keys:
+        weights.pop(key, None)
+        weights.pop(f'module.{key}', None)
+
+
 def _listing(keys: list[str], limit: int = 20) -> str:
     more = f', ... ({len(keys) - limit} more)' if len(keys) > limit else ''
     return ', '.join(keys[:limit]) + more
 
 
-def check_checkpoint_fits(model: nn.Module, checkpoint: dict, filename: str) -> None:
+def check_checkpoint_fits(model: nn.Module, checkpoint: dict, filename: str, *,
+                          resuming: bool = False) -> None:
     """Raise when ``checkpoint`` does not fit ``model``: any tensor shape differs, or a
     trainable parameter of the model is absent from the file (it would keep its random
     initialisation). Models that adapt checkpoints themselves (``adapts_checkpoints``, e.g.
-    ``AVClassifier`` loading pre-training weights) run their own, equally strict, check."""
+    ``AVClassifier`` loading pre-training weights) run their own, equally strict, check.
+    Outside resuming, the weights a model declares as following its targets
+    (``target_width_keys``, e.g. decoder heads of a raw-target checkpoint loaded into a
+    teacher-target retriever) are dropped from ``checkpoint`` when only their shape differs."""
     if getattr(model, 'adapts_checkpoints', False):
         return
     import torch
@@ -93,10 +113,17 @@ def check_checkpoint_fits(model: nn.Module, checkpoint: dict, filename: str) -> 
         return {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
 
     state = tensors(unwrap_state(checkpoint))
-    report = match_state_dict(state, tensors(model.state_dict()), source=filename,
-                              what=type(model).__name__)
+    model_state = tensors(model.state_dict())
+    reinit = [] if resuming else target_width_mismatches(model, state, model_state)
+    if reinit:
+        drop_from_checkpoint(checkpoint, reinit)
+        state = {k: v for k, v in state.items() if k not in reinit}
+        MMLogger.get_current_instance().warning(
+            f'{filename}: {_listing(reinit)} keep their initialisation: their shape follows the '
+            f'targets, which differ from the checkpoint\'s (e.g. raw patches vs a teacher)')
+    report = match_state_dict(state, model_state, source=filename, what=type(model).__name__)
     trainable = {name for name, p in model.named_parameters() if p.requires_grad}
-    absent = [k for k in report.missing if k in trainable]
+    absent = [k for k in report.missing if k in trainable and k not in reinit]
     if absent:
         raise RuntimeError(
             f'checkpoint {filename} does not fit {type(model).__name__}: {len(absent)} of its '

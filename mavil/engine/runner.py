@@ -244,7 +244,7 @@ class MAViLRunner(Runner):
             checkpoint = self._load_trusted_file(filename, map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else self.model
-        check_checkpoint_fits(model, checkpoint, filename)
+        check_checkpoint_fits(model, checkpoint, filename, resuming=bool(self._resume))
         checkpoint = _load_checkpoint_to_model(model, checkpoint, strict, revise_keys=revise_keys)
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')

@@ -66,6 +66,31 @@ def test_checkpoint_of_another_architecture_is_an_error():
     check_checkpoint_fits(model, {'state_dict': state}, 'same.pth')  # fits
 
 
+def test_decoder_heads_of_other_targets_are_reinitialised_only_outside_resume():
+    """A raw-target checkpoint into a teacher-target model (retrieval fine-tuning, Eq. 6): the
+    decoder heads, whose width follows the targets, keep their initialisation; nothing else may
+    differ, and resuming accepts no difference at all."""
+    from mavil.engine.resume import check_checkpoint_fits
+    model, _ = build_model('tiny_stage1.py')
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    other = dict(state)
+    heads = [k for k in other if k.startswith(('audio_decoder.head.', 'video_decoder.head.'))]
+    assert len(heads) == 4  # weight + bias per modality
+    for key in heads:
+        other[key] = torch.zeros(7, *other[key].shape[1:])  # another target width
+    checkpoint = {'state_dict': dict(other)}
+    check_checkpoint_fits(model, checkpoint, 'raw_targets.pth')
+    assert not set(heads) & set(checkpoint['state_dict'])  # dropped: the heads keep their init
+    assert len(checkpoint['state_dict']) == len(state) - len(heads)
+    with pytest.raises(RuntimeError, match='tensor shapes differ'):
+        check_checkpoint_fits(model, {'state_dict': dict(other)}, 'raw_targets.pth',
+                              resuming=True)
+    key = next(k for k in other if k.endswith('attn.qkv.weight'))
+    other[key] = torch.zeros(other[key].shape[0] * 2, other[key].shape[1])
+    with pytest.raises(RuntimeError, match=rf'(?s)1 tensor shapes differ.*{key}'):
+        check_checkpoint_fits(model, {'state_dict': other}, 'raw_targets.pth')
+
+
 def test_load_from_a_partial_checkpoint_fails(tiny_config, tmp_path):
     """Through the runner's ``load_from``, as tools/test.py and tools/train.py use it."""
     model, _ = build_model('tiny_stage1.py')

@@ -48,6 +48,9 @@ class MAViL(FiniteLossModel):
     """
 
     supports_micro_batches = True  # train_step takes MicroBatches (exact contrast)
+    # Weights whose shape follows the target generator (raw patch width vs a teacher's width):
+    # ``load_from`` a checkpoint trained on other targets re-initialises them, and says so.
+    target_width_keys = ('audio_decoder.head.', 'video_decoder.head.')
 
     def __init__(self,
                  *,
