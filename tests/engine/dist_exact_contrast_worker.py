@@ -1,6 +1,7 @@
 """Run under torchrun (2 processes, gloo): one exact-contrast optimizer step of the tiny float64
 MAViL through the DDP wrapper, each rank holding half of 8 fixed clips as 2 micro-batches of 2.
 Rank 0 writes the updated parameters and the rank-averaged logged values to OUT."""
+import gc
 import sys
 
 import torch
@@ -35,6 +36,11 @@ def main(out_path: str) -> None:
     if rank == 0:
         torch.save(dict(params={n: p.detach() for n, p in model.named_parameters()},
                         logged=logged), out_path)
+    # Free DDP's reducer while its process group is alive: destroyed the other way round, a
+    # gloo rank can hang at exit (seen here, in DDP's destructor after main returned).
+    del ddp, log_vars
+    gc.collect()
+    dist.barrier()
     dist.destroy_process_group()
 
 
