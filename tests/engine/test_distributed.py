@@ -39,7 +39,7 @@ def test_global_batch_contrast_equals_single_process(repo, subprocess_env, tmp_p
                                               'dist_contrast_worker.py'), str(out), str(split)],
         cwd=repo, env=subprocess_env, capture_output=True, text=True, timeout=120)
     assert_ok(proc)
-    result = torch.load(out)
+    result = torch.load(out, weights_only=True)  # tensors and plain data only
 
     torch.manual_seed(0)  # the same full batch, one process
     audio, video = torch.randn(8, 16), torch.randn(8, 16)
@@ -66,7 +66,7 @@ def test_exact_contrast_two_processes_equal_one_big_batch(repo, subprocess_env, 
          str(repo / 'tests' / 'engine' / 'dist_exact_contrast_worker.py'), str(out)],
         cwd=repo, env=subprocess_env, capture_output=True, text=True, timeout=400)
     assert_ok(proc)
-    result = torch.load(out)
+    result = torch.load(out, weights_only=True)  # tensors and plain data only
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
