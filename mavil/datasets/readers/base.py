@@ -1,5 +1,6 @@
-"""The media-reader interface, its errors, a header probe shared by all backends, and
-:func:`open_media`, which opens a file with a backend of the ``MEDIA_READERS`` registry.
+"""The media-reader interface, its errors, what every backend shares (the header probe and
+the audio decoding, both with PyAV), and :func:`open_media`, which opens a file with a backend
+of the ``MEDIA_READERS`` registry.
 
 Every failure is a :class:`MediaError` that names the file and the problem, so a dataset can
 report (or deliberately skip) bad clips; nothing is padded or replaced silently.
@@ -7,7 +8,7 @@ report (or deliberately skip) bad clips; nothing is padded or replaced silently.
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import av
 import numpy as np
@@ -107,13 +108,49 @@ def _stream_duration(stream) -> Optional[float]:
     return float(stream.duration * stream.time_base)
 
 
+def demux_audio(container, filename: str) -> List[av.Packet]:
+    """All packets of the first audio stream of a freshly opened ``container``."""
+    stream = container.streams.audio[0]
+    try:
+        return [p for p in container.demux(stream) if p.size > 0]
+    except av.error.FFmpegError as err:
+        raise CorruptMediaError(filename, f'cannot demux audio ({err})') from err
+
+
+def decode_audio_packets(stream, packets: List[av.Packet],
+                         filename: str) -> Tuple[torch.Tensor, int]:
+    """Decode ``packets`` of audio ``stream`` at its native rate and layout.
+
+    Returns:
+        (float32 waveform ``[C, S]``, sample rate in Hz).
+    """
+    rate = stream.rate
+    chunks = []
+    try:
+        codec = stream.codec_context
+        # Planar float at the native rate and layout: to_ndarray() gives [C, n]; a no-op for
+        # decoders that output planar float already (AAC, Opus, Vorbis).
+        resampler = av.AudioResampler(format='fltp', layout=stream.layout, rate=rate)
+        for packet in packets + [None]:  # None drains the decoder
+            for frame in codec.decode(packet):
+                chunks += [f.to_ndarray() for f in resampler.resample(frame)]
+        chunks += [f.to_ndarray() for f in resampler.resample(None)]
+    except av.error.FFmpegError as err:
+        raise CorruptMediaError(filename, f'audio fails to decode ({err})') from err
+    if not chunks:
+        raise CorruptMediaError(filename, 'audio stream decodes to no samples')
+    return torch.from_numpy(np.concatenate(chunks, axis=1)), rate  # [C, S]
+
+
 class MediaReader(ABC):
     """An opened audio-video file.
 
     Frame ``i`` is shown from ``frame_times[i]`` until the next frame; times are seconds from
-    the first video frame. The base class probes the header (``info``); subclasses set ``fps``
-    and ``frame_times`` in their constructor, then call ``_check_video_index``, and implement
-    the two ``_decode_*`` methods. The checks live here, shared by all backends.
+    the first video frame. The base class probes the header (``info``) and decodes the audio
+    with PyAV for every backend (decord's AudioReader corrupts multi-channel audio; see
+    :mod:`.decord_reader`); subclasses set ``fps`` and ``frame_times`` in their constructor,
+    then call ``_check_video_index``, and implement ``_decode_frames``. The checks live here,
+    shared by all backends.
 
     Args:
         filename: path of the media file.
@@ -134,6 +171,9 @@ class MediaReader(ABC):
         self.info: MediaInfo = container_info(self._container)
         self.fps: float = 0.0
         self.frame_times = np.zeros(0)  # [N] seconds
+        # audio packets, when a backend's own demux pass collected them (PyAV's index pass)
+        self._audio_packets: Optional[List[av.Packet]] = None
+        self._audio_decoded = False
 
     # --- properties -----------------------------------------------------------------------
     @property
@@ -216,9 +256,22 @@ class MediaReader(ABC):
         self.close()
 
     # --- backend hooks --------------------------------------------------------------------
-    @abstractmethod
     def _decode_audio(self) -> Tuple[torch.Tensor, int]:
-        """Return (waveform ``[C, S]``, native sample rate)."""
+        """Return (waveform ``[C, S]``, native sample rate), from the reader's own container.
+
+        The audio packets are demuxed once (by a backend's index pass, or here) and decoded by
+        a fresh decoder. A second read decodes from a new container, as a drained decoder
+        cannot restart exactly where a fresh one does (AAC keeps state)."""
+        if self._audio_decoded:
+            with open_container(self.filename) as container:
+                return decode_audio_packets(container.streams.audio[0],
+                                            demux_audio(container, self.filename),
+                                            self.filename)
+        if self._audio_packets is None:
+            self._audio_packets = demux_audio(self._container, self.filename)
+        packets, self._audio_packets = self._audio_packets, None
+        self._audio_decoded = True
+        return decode_audio_packets(self._container.streams.audio[0], packets, self.filename)
 
     @abstractmethod
     def _decode_frames(self, indices: np.ndarray) -> torch.Tensor:

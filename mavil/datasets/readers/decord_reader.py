@@ -5,7 +5,7 @@ Why not decord for everything (decord 0.6.0, checked here):
 * ``AudioReader(mono=False)`` corrupts every channel but the first of multi-channel audio
   (values near 1e38, NaNs, different on each read; dmlc/decord#242), and its ``mono=True``
   downmix of stereo is wrong too. AudioSet audio is mostly stereo, so audio is decoded by
-  :mod:`.audio` (PyAV) in both backends.
+  :class:`~.base.MediaReader` (PyAV) for both backends.
 * decord exposes neither the native sample rate nor the header's declared duration
   (``AudioReader.duration()`` is the decoded length), which the truncation check needs, so
   the header is probed with PyAV (no decoding).
@@ -16,7 +16,6 @@ import numpy as np
 import torch
 
 from mavil.registry import MEDIA_READERS
-from .audio import ContainerAudio
 from .base import CorruptMediaError, MediaReader
 
 
@@ -30,7 +29,7 @@ def _import_decord():
 
 
 @MEDIA_READERS.register_module(name='decord')
-class DecordReader(ContainerAudio, MediaReader):
+class DecordReader(MediaReader):
     """Reads frames with ``decord.VideoReader`` (batched, index-based seeking).
 
     Args:

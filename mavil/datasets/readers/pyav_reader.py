@@ -14,12 +14,11 @@ import numpy as np
 import torch
 
 from mavil.registry import MEDIA_READERS
-from .audio import ContainerAudio
 from .base import CorruptMediaError, MediaReader
 
 
 @MEDIA_READERS.register_module(name='pyav')
-class PyAVReader(ContainerAudio, MediaReader):
+class PyAVReader(MediaReader):
     """Reads frames by seeking to the keyframe before each wanted frame and decoding forward;
     audio by decoding the whole first track.
 
