@@ -8,7 +8,7 @@ from mmengine.config import Config
 from torch import nn
 
 import mavil.models  # noqa: F401  (registers the components)
-from mavil.models.algorithms.views import StepMasks
+from mavil.models.algorithms.mavil import StepMasks
 from mavil.models.layers import MaskInfo
 from mavil.registry import MODELS
 

@@ -20,14 +20,43 @@ floating-point summation order). Cost: one extra no-grad forward of the encoders
 teacher runs in pass 2 only: once per clip.
 """
 from collections import defaultdict
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Optional
+from typing import Iterator, Optional
 
 import torch
 from torch import nn
 
-from .views import RNGState, StepMasks
+
+@dataclass
+class RNGState:
+    """The global CPU generator's state and, on CUDA, that of the given device."""
+    cpu: torch.Tensor
+    device: torch.device
+    cuda: Optional[torch.Tensor] = None
+
+    @classmethod
+    def capture(cls, device: torch.device) -> 'RNGState':
+        device = torch.device(device)
+        cuda = torch.cuda.get_rng_state(device) if device.type == 'cuda' else None
+        return cls(cpu=torch.get_rng_state(), device=device, cuda=cuda)
+
+    def restore(self) -> None:
+        torch.set_rng_state(self.cpu)
+        if self.cuda is not None:
+            torch.cuda.set_rng_state(self.cuda, self.device)
+
+
+@contextmanager
+def replay_rng(state: RNGState) -> Iterator[None]:
+    """Run the body with the generators set to ``state``; afterwards they continue from where
+    they were before (the replayed draws are not drawn again by later code)."""
+    outer = RNGState.capture(state.device)
+    state.restore()
+    try:
+        yield
+    finally:
+        outer.restore()
 
 
 @dataclass
@@ -35,7 +64,7 @@ class _MicroStep:
     """What pass 1 keeps of a micro-batch for pass 2."""
     inputs: dict[str, torch.Tensor]  # preprocessed, on the device
     data_samples: Optional[list]
-    masks: StepMasks
+    masks: object  # the model's StepMasks (``sample_masks``), replayed as drawn
     rng_state: RNGState  # before the encoders' first random draw
     rows: slice  # this micro-batch's rows in the concatenated embeddings
 

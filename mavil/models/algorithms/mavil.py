@@ -6,6 +6,7 @@ Stage 1 uses raw targets (Eq. 4); stage 2 swaps in a teacher's contextualized ta
 by changing only ``target`` in the config.
 """
 import copy
+from dataclasses import dataclass, field
 from typing import Optional, Union
 
 import torch
@@ -13,12 +14,31 @@ from torch import nn
 
 from mavil.registry import MODELS, build_component
 from mavil.structures import AVDataSample, MicroBatches
+from ..layers import MaskInfo
 from ..necks import build_fusion
 from .base import FiniteLossModel
-from .exact_contrast import exact_contrast_step
-from .views import EncodedViews, RNGState, StepMasks, replay_rng
+from .exact_contrast import RNGState, exact_contrast_step, replay_rng
 
 ComponentCfg = Union[dict, nn.Module]
+
+
+@dataclass
+class StepMasks:
+    """The masks one training step draws: one view per modality (reconstructed; first view of
+    both contrasts) and, with intra-modal contrast, a second one (``*_2``)."""
+    audio: MaskInfo
+    video: MaskInfo
+    audio_2: Optional[MaskInfo] = None
+    video_2: Optional[MaskInfo] = None
+
+
+@dataclass
+class EncodedViews:
+    """a_um [B, 1 + Ka, D], v_um [B, 1 + Kv, D] and the contrastive embeddings [B, D]:
+    'audio', 'video' and, with intra-modal contrast, 'audio_2', 'video_2'."""
+    audio: torch.Tensor
+    video: torch.Tensor
+    embeddings: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 def _count(value: int, like: torch.Tensor) -> torch.Tensor:
