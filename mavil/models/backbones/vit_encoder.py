@@ -11,9 +11,9 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from mavil.registry import MODELS
-from ..layers import (MASKING_TYPES, MaskInfo, PatchEmbed, check_mask_ratio, gather_tokens,
-                      init_mae_weights, make_blocks, run_blocks, sample_mask, sincos_pos_embed)
-from ..layers.attention import AttentionBackend
+from ..layers import (AttentionBackend, MASKING_TYPES, MaskInfo, PatchEmbed, check_mask_ratio,
+                      gather_tokens, init_mae_weights, make_blocks, run_blocks, sample_mask,
+                      sincos_pos_embed)
 
 # name -> (embed_dim, depth, num_heads)
 VIT_ARCHS: dict[str, dict[str, int]] = {

@@ -7,9 +7,8 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from mavil.registry import MODELS
-from ..layers import (MaskInfo, gather_tokens, init_mae_weights, make_blocks, run_blocks,
-                      sincos_pos_embed)
-from ..layers.attention import AttentionBackend
+from ..layers import (AttentionBackend, MaskInfo, gather_tokens, init_mae_weights, make_blocks,
+                      run_blocks, sincos_pos_embed)
 
 
 @MODELS.register_module()

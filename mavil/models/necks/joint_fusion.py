@@ -6,8 +6,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from mavil.registry import MODELS
-from ..layers import init_mae_weights, make_blocks, run_blocks
-from ..layers.attention import AttentionBackend
+from ..layers import AttentionBackend, init_mae_weights, make_blocks, run_blocks
 
 
 @MODELS.register_module()

@@ -10,8 +10,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from mavil.registry import MODELS
-from ..layers import call_block, init_mae_weights, make_blocks
-from ..layers.attention import AttentionBackend
+from ..layers import AttentionBackend, call_block, init_mae_weights, make_blocks
 
 
 @MODELS.register_module()
