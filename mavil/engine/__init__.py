@@ -1,11 +1,10 @@
 from .accumulation import MicroBatchLoader, contrast_batch_note, resolve_exact_contrast
 from .checkpoint_hook import AtomicCheckpointHook
-from .hooks import SkippedSampleHook
-from .loops import (SkipAwareEpochBasedTrainLoop, SkipAwareIterBasedTrainLoop, SkipAwareTestLoop,
-                    SkipAwareValLoop)
 from .optim_constructors import FinetuneOptimWrapperConstructor
 from .optim_wrapper import AutocastOptimWrapper
 from .runner import CPUCompatibleDDP, MAViLRunner
+from .skipping import (SkipAwareEpochBasedTrainLoop, SkipAwareIterBasedTrainLoop,
+                       SkipAwareTestLoop, SkipAwareValLoop, SkippedSampleHook)
 
 __all__ = [
     'AtomicCheckpointHook', 'AutocastOptimWrapper', 'CPUCompatibleDDP', 'SkippedSampleHook',

@@ -9,7 +9,7 @@ import torch
 import torch.distributed as dist
 
 from mavil.engine import SkippedSampleHook
-from mavil.engine.loops import SKIP_STEP
+from mavil.engine.skipping import SKIP_STEP
 from mavil.models.algorithms.base import FiniteLossModel
 from mavil.structures import AVDataSample
 

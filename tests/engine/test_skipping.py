@@ -104,7 +104,7 @@ def test_ddp_ranks_agree_on_skipped_steps_and_nan(repo, subprocess_env, tmp_path
 
 
 def test_eval_batch_without_readable_clips_is_not_run():
-    from mavil.engine.loops import SkipAwareTestLoop
+    from mavil.engine.skipping import SkipAwareTestLoop
     calls = []
     loop = SkipAwareTestLoop.__new__(SkipAwareTestLoop)
     loop._runner = SimpleNamespace(call_hook=lambda name, **kw: calls.append(name),
