@@ -1,13 +1,12 @@
 """Two-process CPU (gloo) runs: the launcher script end to end, and global-batch contrast."""
 import random
 import subprocess
-import sys
 
 import pytest
 import torch
 
 from mavil.models.losses import InfoNCELoss
-from .train_utils import assert_ok, logged_scalars
+from .train_utils import assert_ok, logged_scalars, run_two_processes
 
 
 def _free_port() -> str:
@@ -33,11 +32,8 @@ def test_global_batch_contrast_equals_single_process(repo, subprocess_env, tmp_p
     """Even split: mean of rank losses and the DDP-averaged gradient equal one process on the
     doubled batch. Uneven split (a rank skipped clips): the row-weighted mean still does."""
     out = tmp_path / 'dist.pt'
-    proc = subprocess.run(
-        [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-         f'--master_port={_free_port()}', str(repo / 'tests' / 'engine' /
-                                              'dist_contrast_worker.py'), str(out), str(split)],
-        cwd=repo, env=subprocess_env, capture_output=True, text=True, timeout=120)
+    proc = run_two_processes(repo, 'dist_contrast_worker.py', str(out), str(split),
+                             env=subprocess_env)
     assert_ok(proc)
     result = torch.load(out, weights_only=True)  # tensors and plain data only
 
@@ -60,11 +56,8 @@ def test_exact_contrast_two_processes_equal_one_big_batch(repo, subprocess_env, 
     optimizer step, and log the same values, as one process on the batch of 8."""
     from .exact_contrast_utils import batch, build_tiny, clips, fix_masks
     out = tmp_path / 'exact.pt'
-    proc = subprocess.run(
-        [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-         f'--master_port={_free_port()}',
-         str(repo / 'tests' / 'engine' / 'dist_exact_contrast_worker.py'), str(out)],
-        cwd=repo, env=subprocess_env, capture_output=True, text=True, timeout=400)
+    proc = run_two_processes(repo, 'dist_exact_contrast_worker.py', str(out),
+                             env=subprocess_env, timeout=400)
     assert_ok(proc)
     result = torch.load(out, weights_only=True)  # tensors and plain data only
 

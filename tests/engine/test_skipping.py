@@ -2,9 +2,6 @@
 by skips is a skipped step (no update), counted and logged with its files; every skip is
 logged with its step, and each epoch ends with a summary (items 6 and 10)."""
 import json
-import random
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import pytest
@@ -13,7 +10,7 @@ from mmengine.config import Config
 from mavil.engine import MAViLRunner, SkippedSampleHook
 from mavil.structures import AVDataSample
 from . import skip_data  # noqa: F401  (registers PartlyUnreadableDataset)
-from .train_utils import assert_ok
+from .train_utils import assert_ok, run_two_processes
 
 
 def fake_runner(logged: list, step: int = 0):
@@ -87,11 +84,7 @@ def test_training_runs_through_shrunk_and_empty_batches(tiny_config, tmp_path):
 
 def test_ddp_ranks_agree_on_skipped_steps_and_nan(repo, subprocess_env, tmp_path):
     out = tmp_path / 'result'
-    proc = subprocess.run(
-        [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-         f'--master_port={random.randint(20000, 40000)}',
-         str(repo / 'tests' / 'engine' / 'dist_skip_worker.py'), str(out)],
-        cwd=repo, env=subprocess_env, capture_output=True, text=True, timeout=120)
+    proc = run_two_processes(repo, 'dist_skip_worker.py', str(out), env=subprocess_env)
     assert_ok(proc)
     ranks = [json.loads((tmp_path / f'result.{r}').read_text()) for r in (0, 1)]
     for result in ranks:
