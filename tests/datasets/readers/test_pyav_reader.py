@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from mavil.datasets.readers import open_media
-from tests.datasets.media import frame_ids, make_frames, make_tone
+from mavil.datasets.readers import base, container_info, open_container, open_media
+from tests.datasets.media import frame_ids, make_frames, make_tone, write_clip
 
 NUM_FRAMES, FPS = 60, 10
 
@@ -89,3 +89,66 @@ def test_one_open_and_repeatable_audio(short_gop, backend, monkeypatch):
         assert torch.equal(reader.read_audio()[0], first)
         assert torch.equal(reader.read_audio()[0], first)  # a second read is the same
     assert rate == 16000 and first.shape[1] == pytest.approx(16000 * NUM_FRAMES / FPS, abs=2048)
+
+
+@pytest.fixture(scope='module')
+def long_gop(tmp_path_factory) -> str:
+    """x264 defaults (B-pyramid: B-frames other frames refer to) with one keyframe, 4 s."""
+    path = str(tmp_path_factory.mktemp('long') / 'long.mp4')
+    frames = make_frames(100, 48, 64)
+    with av.open(path, 'w') as container:
+        video = container.add_stream('libx264', rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, 'yuv420p'
+        video.options = {'preset': 'medium', 'g': '250'}
+        for i, frame in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(frame, format='rgb24')
+            vf.pts, vf.time_base = i, Fraction(1, 25)
+            container.mux(video.encode(vf))
+        container.mux(video.encode())
+    return path
+
+
+@pytest.mark.parametrize('times', [
+    np.arange(8) / 2,  # distinct frames in time order: returned without a gather
+    2.5 + np.arange(8) / 2,  # runs past the end: the last frame repeats
+    np.array([3.0, 0.0, 1.0, 1.01, 3.9]),  # out of order, a repeat
+])
+def test_sampled_frames_equal_a_full_decode_with_one_keyframe(long_gop, times):
+    reference = decode_all(long_gop)  # [N, H, W, 3]
+    with open_media(long_gop, backend='pyav') as reader:
+        assert reader.probe_decode is False
+        idx = reader.frame_indices(times)
+        # the frame on screen at each time: the last one starting at or before it
+        assert idx.tolist() == [min(int(np.floor(t * 25 + 1e-6)), 99) for t in times]
+        assert torch.equal(reader.read_frames(times), reference[idx])
+
+
+def test_open_without_probing_decode_reads_the_same_header(short_gop, long_gop):
+    for path in (short_gop, long_gop):
+        with av.open(path) as container:
+            expected = container_info(container)
+        with open_container(path, probe_decode=False) as container:
+            assert container_info(container) == expected
+
+
+def test_open_without_probing_decode_falls_back(short_gop, monkeypatch):
+    opened = []
+    real_open = av.open
+    monkeypatch.setattr(av, 'open', lambda *a, **k: opened.append(k) or real_open(*a, **k))
+    monkeypatch.setattr(base, '_has_stream_parameters', lambda container: False)
+    with open_container(short_gop, probe_decode=False) as container:
+        assert container.streams.video[0].codec_context.format is not None
+    assert opened == [{'options': {'skip_frame': 'all'}}, {}]  # a second, ordinary open
+
+
+def test_frames_of_files_of_different_sizes_in_turn(long_gop, tmp_path):
+    """The RGB converter is reused across files (one per thread): sizes change in between."""
+    other = str(write_clip(tmp_path / 'other.mp4', seconds=2.0, fps=10.0, size=(36, 80),
+                           audio=False))
+    times = np.array([0.0, 0.5, 1.0, 1.5])
+    for path in (long_gop, other, long_gop, other):
+        reference = decode_all(path)
+        with open_media(path, backend='pyav') as reader:
+            frames = reader.read_frames(times)
+            assert torch.equal(frames, reference[reader.frame_indices(times)])
+    assert frames.shape[1:] == (36, 80, 3)
