@@ -2,7 +2,7 @@
 """Clips per second per data-loader worker for the full stage-1 training sample.
 
     python benchmarks/data_throughput.py [--clips 30] [--files 4]
-        [--sets 640x360:44100:250 360x202:16000:250] [--readers decord pyav naive]
+        [--sets 640x360:44100:250 360x202:16000:250] [--readers decord pyav_baseline pyav naive]
         [--config configs/_base_/datasets/audioset_pretrain.py] [--data-dir DIR] [--json]
 
 One sample is the config's training pipeline (App. B.1): the whole audio track -> 16 kHz mono
@@ -21,12 +21,15 @@ interval of 250 frames (one keyframe per 10-s clip).
 Readers:
     decord   LoadAudioVideo(backend='decord'): frames by decord, audio and header by PyAV.
     pyav     LoadAudioVideo(backend='pyav').
+    pyav_baseline  the PyAV reader as it was before issue 13 (benchmarks/pyav_baseline.py);
+             the ``pyav / pyav_baseline`` line gives the ratio measured in the same run.
     naive    decode the whole file (every frame to RGB and all audio, one pass), then pick
              the sampled frames: what a loader built on ``read_video``-style calls does.
 
 Each file set is timed round-robin over the readers, so background load hits all of them
-alike. Work runs in this single process with one torch thread and one decoder thread, as in
-a data-loader worker. Rates are clips per CPU-second of this process
+alike, and every reader gets the same clips (same start times, same crops). Work runs in
+this single process with one torch thread and one decoder thread, as in a data-loader
+worker. Rates are clips per CPU-second of this process
 (``time.process_time``), i.e. per core; wall-clock rates are shown too (lower on a busy
 machine). The rows under the total split it per transform, and LoadAudioVideo into opening
 (header, index), audio decoding and frame decoding.
@@ -56,7 +59,10 @@ from mavil.datasets.transforms import loading  # noqa: E402
 from mavil.datasets.transforms.loading import LoadAudioVideo  # noqa: E402
 from mavil.registry import TRANSFORMS  # noqa: E402
 
-READERS = ('decord', 'pyav', 'naive')
+sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
+import pyav_baseline  # noqa: E402,F401  (registers the 'pyav_baseline' reader)
+
+READERS = ('decord', 'pyav_baseline', 'pyav', 'naive')
 # 360p as downloaded (16:9, 44.1 kHz), and as the paper's preprocessing leaves it (longer side
 # 360 px, 16 kHz; App. B.1 and tools/data/preprocess.py); x264's default keyframe interval.
 DEFAULT_SETS = [dict(width=640, height=360, sample_rate=44100, gop=250),
@@ -132,7 +138,7 @@ def keyframe_times(path: str) -> List[float]:
                 if p.is_keyframe and p.pts is not None]
 
 
-# --- the naive baseline -----------------------------------------------------------------------
+# --- the baselines ----------------------------------------------------------------------------
 class DecodeWholeFile(LoadAudioVideo):
     """``LoadAudioVideo`` that decodes every frame (to RGB) and all audio, then samples."""
 
@@ -236,7 +242,10 @@ def _open_timed(watch: Stopwatch, open_media: Callable) -> Callable:
 
 
 def run_file_set(files: Sequence[str], cfg_pipeline: Sequence[dict], readers: Sequence[str],
-                 clips: int, warmup: int = 2) -> Dict[str, Stopwatch]:
+                 clips: int, warmup: int = 2, seed: int = 0) -> Dict[str, Stopwatch]:
+    """Time every reader on the same clips: for clip ``i`` each reader's pipeline starts
+    from the same random state, so all read the same frames (whose decoding cost grows with
+    the clip's start) and crop alike; the readers' rates are paired, their ratio stable."""
     pipelines = {r: Pipeline(cfg_pipeline, r) for r in readers}
     original_open = loading.open_media
     shapes = {}
@@ -246,6 +255,7 @@ def run_file_set(files: Sequence[str], cfg_pipeline: Sequence[dict], readers: Se
                 if i == warmup:
                     pipeline.watch.__init__()  # forget the warm-up clips
                 loading.open_media = _open_timed(pipeline.watch, original_open)
+                torch.manual_seed(seed + i)
                 packed = pipeline(files[i % len(files)])
                 shapes[reader] = {k: tuple(v.shape) for k, v in packed['inputs'].items()}
     finally:
@@ -292,7 +302,13 @@ def report(title: str, watches: Dict[str, Stopwatch], clips: int) -> dict:
         print(f'{"  " + name:28s}' + ''.join(
             f'{per_reader[r]:12.1f}' if per_reader[r] == per_reader[r] else f'{"-":>12s}'
             for r in readers))
+    ratios = {}
+    if 'pyav' in readers and 'pyav_baseline' in readers:
+        ratios['pyav / pyav_baseline'] = total_cpu['pyav_baseline'] / total_cpu['pyav']
+    for name, ratio in ratios.items():
+        print(f'{name}: {ratio:.2f}x the clips/s per worker (CPU)')
     return dict(
+        ratios=ratios,
         clips_per_s_cpu={r: clips / total_cpu[r] for r in readers},
         clips_per_s_wall={r: clips / total_wall[r] for r in readers},
         stages_ms={name: per_reader for name, per_reader in rows})
@@ -384,7 +400,8 @@ def run(args: argparse.Namespace) -> dict:
                      f' keyframe interval {spec["gop"]} frames: {len(keys)} in file 0), AAC '
                      f'{spec["sample_rate"]} Hz stereo, {size_kb:.0f} KB/file; '
                      f'{args.clips} clips per reader')
-            watches = run_file_set(files, pipeline, args.readers, args.clips, args.warmup)
+            watches = run_file_set(files, pipeline, args.readers, args.clips, args.warmup,
+                                   args.seed)
             results[name] = report(title, watches, args.clips)
     finally:
         if args.data_dir is None:

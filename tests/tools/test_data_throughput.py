@@ -1,4 +1,6 @@
 """benchmarks/data_throughput.py runs end to end (tiny files) and times every reader."""
+import pytest
+
 from .conftest import load_script
 
 
@@ -8,9 +10,34 @@ def test_benchmark_smoke(tmp_path, capsys):
                               '--clips', '2', '--warmup', '0', '--preset', 'ultrafast',
                               '--data-dir', str(tmp_path), '--json'])
     rates = results['96x64:22050:250']['clips_per_s_cpu']
-    assert set(rates) == {'decord', 'pyav', 'naive'} and all(r > 0 for r in rates.values())
+    assert set(rates) == {'decord', 'pyav_baseline', 'pyav', 'naive'}
+    assert all(r > 0 for r in rates.values())
+    ratio = results['96x64:22050:250']['ratios']['pyav / pyav_baseline']
+    assert ratio == pytest.approx(rates['pyav'] / rates['pyav_baseline'])
     stages = results['96x64:22050:250']['stages_ms']
     assert {'LoadAudioVideo', '  read frames', 'KaldiFbank', 'VideoRandomResizedCrop'} <= set(
         stages)
     out = capsys.readouterr().out
     assert 'clips/s per worker (CPU)' in out
+
+
+def test_baseline_and_current_pyav_readers_return_the_frames_of_a_full_decode(tmp_path):
+    """The side-by-side rows time the same work: both readers give exactly the frames of a
+    full decode (x264 'medium': B-frames other frames refer to, one keyframe)."""
+    import av
+    import numpy as np
+    import torch
+
+    from mavil.datasets.readers import open_media
+    benchmark = load_script('benchmarks/data_throughput.py')
+    path = benchmark.write_clip(str(tmp_path / 'clip.mp4'), seconds=4, width=96, height=64)
+    with av.open(path) as container:
+        reference = torch.from_numpy(np.stack(
+            [f.to_ndarray(format='rgb24') for f in container.decode(video=0)]))  # [N, H, W, 3]
+    rng = np.random.default_rng(0)
+    for backend in ('pyav_baseline', 'pyav'):
+        with open_media(path, backend=backend) as reader:
+            for _ in range(5):
+                times = rng.uniform(0, 0.5) + np.arange(8) / 2  # a stage-1 clip
+                idx = reader.frame_indices(times)
+                assert torch.equal(reader.read_frames(times), reference[idx])
