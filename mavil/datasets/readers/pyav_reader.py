@@ -26,8 +26,8 @@ _THREAD_LOCAL = threading.local()  # per-thread swscale context (see PyAVReader.
 
 @MEDIA_READERS.register_module(name='pyav')
 class PyAVReader(MediaReader):
-    """Reads frames by seeking to the keyframe before each wanted frame and decoding forward;
-    audio by decoding the whole first track.
+    """Reads frames by decoding the file's own packets from the keyframe before each wanted
+    frame up to it; audio by decoding the whole first track.
 
     On opening, the packets are demuxed (not decoded) once: the video packets index the frames
     and their keyframes, so a truncated file shows up as fewer frames than its header
