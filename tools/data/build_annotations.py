@@ -18,13 +18,10 @@ Every .mp4/.mkv/.webm/.avi file under VIDEO_DIR (recursively) is checked in para
    track; DESIGN.md section 6). Steps 1-2 open the file once and cost ~5 ms per 10-s 640x360
    clip on one core (2M AudioSet clips: ~3 h on one core, ~12 min on 16 workers);
 3. with ``--check-decode``: the clip is opened with the training reader (``--backend``), its
-   whole audio track decoded and its first, middle and last frames decoded, as LoadAudioVideo
-   would. Catches streams the reader cannot decode (an unsupported codec, a decord bug), at
-   ~25x the cost: ~130 ms per clip with PyAV, ~180 ms with decord (the last frame of a clip
-   with one keyframe means decoding every frame): ~4.5 h for 2M clips on 16 workers. Not
-   the default, because FFmpeg conceals most corruption inside a bitstream instead of
-   reporting it, so steps 1-2 already catch nearly every bad file; the rare rest are skipped
-   and counted during training.
+   audio decoded whole and its first, middle and last frames decoded, as LoadAudioVideo
+   would: catches codecs the reader cannot decode, at ~25x the cost (~130 ms per clip with
+   PyAV). Off by default: FFmpeg conceals most in-bitstream corruption instead of reporting
+   it, steps 1-2 catch nearly every bad file, and the rare rest is skipped during training.
 
 Usable files are written, sorted, to ``--out``:
 
@@ -40,10 +37,8 @@ with ``random.Random(S)`` (same files and seed, same subset), e.g. the 200K / 1M
 AS-2M's pre-training data in Table 5a (configs/mavil/ablations/data_200k.py, data_1m.py).
 Fewer usable clips than N is an error.
 
-Every unusable file is listed with its reason on stdout (up to ``--max-print``) and all of
-them in ``<out>.errors.csv`` (``filename,error,reason``).
-
-Labels (optional):
+Unusable files are listed with their reasons on stdout (up to ``--max-print``) and all of
+them in ``<out>.errors.csv`` (``filename,error,reason``). Labels (optional):
 
 * ``--labels FILE``: a CSV with a header naming a key column (``filename``, ``clip_id`` or
   ``ytid``) and a ``labels`` (or ``label``) column, labels separated by ';'; or AudioSet's
@@ -52,8 +47,7 @@ Labels (optional):
   splits are left out quietly). A file matches by its relative path, its name, its name
   without extension, or its first 11 characters when a '_' follows them (YouTube id). A file
   with no entry is unusable unless ``--allow-unlabeled``.
-* ``--label-from-dir``: the name of the folder holding each file (``VIDEO_DIR/dog/x.mp4`` is
-  a ``dog``).
+* ``--label-from-dir``: the folder holding each file (``VIDEO_DIR/dog/x.mp4`` is a ``dog``).
 """
 import argparse
 import csv

@@ -16,8 +16,9 @@ frame timestamps (so the frame rate, constant or variable) are kept.
 Output: ``DST_DIR/<same relative path>.mp4``, H.264 (libx264, CRF 23, preset 'medium' as
 FFmpeg's defaults, x264's default keyframe interval) + AAC at ``--sample-rate`` (channels kept,
 more than two mixed down to stereo; ``--mono`` mixes to one), index at the front
-(faststart). A shorter keyframe interval (``--keyint``) makes files larger but barely
-speeds up training reads (benchmarks/data_throughput.py: within 10% for 8 frames at 2 fps).
+(faststart). A shorter keyframe interval (``--keyint 25``) makes files ~17% larger and training reads
+~1.25x faster with the PyAV reader (it decodes from the keyframe before the first sampled
+frame; benchmarks/data_throughput.py, 8 frames at 2 fps, README performance section).
 
 Every .mp4/.mkv/.webm/.avi file under SRC_DIR is processed on ``--workers`` processes (one
 encoder thread each). A file whose output exists is skipped (outputs are written under a
