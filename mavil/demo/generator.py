@@ -6,27 +6,28 @@ melody's *pattern*, never a colour or a pitch::
 
     class (8)         sound                                  picture
     contour (4)       rising / falling / arch / valley        the object's height follows the
-                      (note levels 0123, 3210, 0231, 3102)    melody: one level up per step
+                      (note levels 0123, 3210, 0231, 3102)    melody's pitch
     rhythm (2)        even (4 equal notes) or                 even: disc, dotted: cross
                       dotted (long-short-long-short)
 
 Per clip, everything else is random: the base pitch (log-uniform 220-880 Hz), the interval per
 contour level (2-4 semitones), the timbre (amplitudes of 6 harmonics), the tempo, the onset,
-the object's colour (any saturated hue), size, horizontal path, the background, the distractor
-shape and path, the distractor tone (frequency, time) and the noise level. So raw colour and
-pitch statistics say nothing about the class (a random-init network's probes sit near chance);
-what is shared by sound and picture is *synchrony*: the object is visible exactly while the
-melody plays, it jumps when a note changes, its height is the note's level, its jump size is
-the interval, and bigger objects are louder. Everything comes from
-``numpy.random.default_rng((seed, index, ...))``, so a clip depends only on the seed and its
-index, not on the number of worker processes.
+the object's size and horizontal path, the background, the distractor shape and path, the
+distractor tone (frequency, time) and the noise level. So raw colour and pitch statistics say
+nothing about the class (a random-init network's probes sit near chance). What sound and
+picture share, clip by clip, is what a sounding object shares with its sound: the object's
+hue follows the base pitch (red low ... violet high), its height is the pitch of the note
+playing (higher notes, higher on screen: it jumps when a note changes, further for bigger
+intervals), it is visible exactly while the melody plays, and bigger objects are louder.
+Everything comes from ``numpy.random.default_rng((seed, index, ...))``, so a clip depends
+only on the seed and its index, not on the number of worker processes.
 
 Files go to ``ROOT/clips/clip_XXXX.mp4`` (H.264 + AAC, 16 kHz mono), with
 ``ROOT/annotations.csv`` (``filename,labels,split`` for :class:`mavil.datasets.AVDataset`),
 ``ROOT/clips.csv`` (every generated parameter, for tests and inspection) and
 ``ROOT/COMPLETE`` (the generation settings; its absence or a mismatch means regenerate).
 
-    python -m mavil.demo.generator data/demo --num-clips 640
+    python -m mavil.demo.generator data/demo --num-clips 1280
 """
 import argparse
 import colorsys
@@ -82,7 +83,9 @@ CLASSES = tuple(SoundingClass(c, r) for r in RHYTHMS for c in CONTOURS)
 NUM_CLASSES = len(CLASSES)
 CLASS_NAMES = tuple(c.name for c in CLASSES)
 MIN_RADIUS, MAX_RADIUS = 0.12, 0.2  # object radius, fraction of the frame size
-VERSION = 3  # bump when the rendering changes: existing data is then regenerated
+LOWEST_PITCH, HIGHEST_BASE = 220.0, 880.0  # Hz: base pitch range (2 octaves)
+PITCH_OCTAVES = 3  # octaves a melody can reach: base range + up to 3 levels x 4 semitones
+VERSION = 4  # bump when the rendering changes: existing data is then regenerated
 
 
 def loudness(radius: float) -> float:
@@ -105,7 +108,7 @@ class DemoDataConfig:
         beat_range: seconds per beat (tempo), drawn per clip.
         noise_range: background noise standard deviation, drawn per clip.
     """
-    num_clips: int = 640
+    num_clips: int = 1280
     test_fraction: float = 0.25
     duration: float = 4.0
     fps: float = 4.0
@@ -185,19 +188,24 @@ def draw_clip(index: int, cfg: DemoDataConfig) -> ClipSpec:
     for length, level in zip(lengths, cls.levels):
         notes.append((round(float(start), 4), round(float(start + length), 4), int(level)))
         start += length + NOTE_GAP
-    hue, sat, val = rng.uniform(0, 1), rng.uniform(0.6, 1.0), rng.uniform(0.75, 1.0)
+    base_pitch = float(math.exp(rng.uniform(math.log(LOWEST_PITCH), math.log(HIGHEST_BASE))))
+    octaves = math.log2(base_pitch / LOWEST_PITCH)  # 0 ... 2
+    # the object's hue follows the base pitch (low: red ... high: violet)
+    hue, sat, val = 0.8 * octaves / 2, rng.uniform(0.6, 1.0), rng.uniform(0.75, 1.0)
     colour = tuple(int(round(255 * c)) for c in colorsys.hsv_to_rgb(hue, sat, val))
     radius = rng.uniform(MIN_RADIUS, MAX_RADIUS) * cfg.size
     step = int(rng.integers(2, 5))  # 2, 3 or 4 semitones per level
-    room = cfg.size - 2 * radius - 2  # vertical travel available for 3 levels
-    step_px = room / 3 * step / 4  # bigger intervals, bigger jumps
-    y0 = cfg.size - radius - 1 - rng.uniform(0, room - 3 * step_px)  # level 0 (lowest) height
+    # the object's height is the note's pitch: the PITCH_OCTAVES a melody can reach span
+    # the frame's vertical travel, so bigger intervals make bigger jumps
+    room = cfg.size - 2 * radius - 2
+    step_px = room * step / 12 / PITCH_OCTAVES
+    y0 = cfg.size - radius - 1 - room * octaves / PITCH_OCTAVES  # level 0 (lowest) height
     harmonics = rng.uniform(0, 1, NUM_HARMONICS) * rng.uniform(0.3, 0.9) ** np.arange(
         NUM_HARMONICS)
     harmonics[rng.integers(NUM_HARMONICS)] += 0.5  # one strong partial: timbres differ
     return ClipSpec(
         index=index, label=label, split='test' if is_test(index, cfg) else 'train',
-        notes=tuple(notes), base_pitch=float(math.exp(rng.uniform(math.log(220), math.log(880)))),
+        notes=tuple(notes), base_pitch=base_pitch,
         step=step, harmonics=tuple(round(float(h), 4) for h in harmonics), colour=colour,
         radius=float(radius), x0=float(rng.uniform(radius + 1, cfg.size - radius - 1)),
         vx=float(rng.uniform(-10, 10) * cfg.size / 64), y0=float(y0), step_px=float(step_px),
@@ -206,105 +214,8 @@ def draw_clip(index: int, cfg: DemoDataConfig) -> ClipSpec:
         noise_std=float(rng.uniform(*cfg.noise_range)))
 
 
-# ------------------------------------------------------------------------------- rendering
-def _shape_mask(shape: str, yy: np.ndarray, xx: np.ndarray, cx: float, cy: float,
-                r: float) -> np.ndarray:
-    dx, dy = xx - cx, yy - cy
-    if shape == 'disc':
-        return dx * dx + dy * dy <= r * r
-    if shape == 'square':
-        return (np.abs(dx) <= 0.85 * r) & (np.abs(dy) <= 0.85 * r)
-    if shape == 'triangle':  # apex up
-        return (dy <= 0.8 * r) & (dy >= -r + 2 * np.abs(dx) * 0.9)
-    if shape == 'cross':
-        w = 0.35 * r
-        return ((np.abs(dx) <= w) & (np.abs(dy) <= r)) | ((np.abs(dy) <= w) & (np.abs(dx) <= r))
-    raise ValueError(f'unknown shape {shape!r}')
-
-
-def _bounce(p: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Reflect positions into [lo, hi] (an object bouncing off the frame's borders)."""
-    span = hi - lo
-    q = np.mod(p - lo, 2 * span)
-    return lo + np.where(q > span, 2 * span - q, q)
-
-
-def object_track(spec: ClipSpec, t: np.ndarray, cfg: DemoDataConfig) -> tuple:
-    """Centre ``(x, y)`` in px and visibility of the sounding object at times ``t``."""
-    x = _bounce(spec.x0 + spec.vx * t, spec.radius, cfg.size - spec.radius)
-    y = spec.y0 - spec.step_px * spec.level_at(t)
-    return x, y, (t >= spec.onset) & (t < spec.offset)
-
-
-def render_video(spec: ClipSpec, cfg: DemoDataConfig) -> np.ndarray:
-    """uint8 RGB frames ``[T, H, W, 3]``."""
-    rng = np.random.default_rng((cfg.seed, spec.index, 1))
-    n, s = int(round(cfg.duration * cfg.fps)), cfg.size
-    t = np.arange(n) / cfg.fps
-    yy, xx = np.mgrid[0:s, 0:s].astype(np.float32)
-    # background: a dim random gradient plus static texture
-    c0, c1 = rng.uniform(10, 90, 3), rng.uniform(10, 90, 3)
-    ramp = (xx * math.cos(rng.uniform(0, 6.3)) + yy * math.sin(rng.uniform(0, 6.3))) / s
-    ramp = (ramp - ramp.min()) / max(np.ptp(ramp), 1e-6)
-    background = c0 + (c1 - c0) * ramp[..., None]
-    background += rng.normal(0, 6, (s, s, 1))
-    frames = np.repeat(background[None], n, axis=0).astype(np.float32)  # [T, H, W, 3]
-    # silent distractor: a grey shape of random kind drifting across, always visible
-    d_shape = SHAPES[rng.integers(len(SHAPES))]
-    d_r = rng.uniform(0.1, 0.15) * s
-    d_grey = rng.uniform(90, 170)
-    d_p0, d_v = rng.uniform(d_r, s - d_r, 2), rng.normal(0, 8, 2) * s / 64
-    d_x = _bounce(d_p0[0] + d_v[0] * t, d_r, s - d_r)
-    d_y = _bounce(d_p0[1] + d_v[1] * t, d_r, s - d_r)
-    # the sounding object
-    x, y, visible = object_track(spec, t, cfg)
-    shape = CLASSES[spec.label].shape
-    colour = np.array(spec.colour, dtype=np.float32)
-    for i in range(n):
-        frames[i][_shape_mask(d_shape, yy, xx, d_x[i], d_y[i], d_r)] = d_grey
-        if visible[i]:
-            frames[i][_shape_mask(shape, yy, xx, x[i], y[i], spec.radius)] = colour
-    return np.clip(frames, 0, 255).astype(np.uint8)
-
-
-def render_audio(spec: ClipSpec, cfg: DemoDataConfig) -> np.ndarray:
-    """float32 mono waveform ``[1, S]`` in [-1, 1]."""
-    rng = np.random.default_rng((cfg.seed, spec.index, 2))
-    sr = cfg.sample_rate
-    t = np.arange(int(round(cfg.duration * sr))) / sr
-    wave = rng.normal(0, spec.noise_std, t.shape)  # background noise
-    # distractor: a short tone at a random frequency and time, unrelated to the picture
-    d_len = 0.4
-    d_env = _envelope(t, spec.distractor_onset, spec.distractor_onset + d_len)
-    wave += 0.15 * d_env * np.sin(2 * math.pi * spec.distractor_freq * t)
-    # the melody: the clip's timbre (harmonic amplitudes) at each note's pitch
-    amp = loudness(spec.radius / cfg.size) / sum(spec.harmonics)
-    harmonics = np.arange(1, NUM_HARMONICS + 1)[:, None]  # [H, 1]
-    for start, stop, level in spec.notes:
-        lo, hi = int(start * sr), min(int(math.ceil(stop * sr)) + 1, len(t))
-        tn = t[lo:hi]
-        pitch = spec.pitch(level)
-        phases = rng.uniform(0, 2 * math.pi, (NUM_HARMONICS, 1))
-        weights = np.array(spec.harmonics)[:, None] * (pitch * harmonics < sr / 2)
-        partials = weights * np.sin(2 * math.pi * pitch * harmonics * tn + phases)  # [H, S]
-        wave[lo:hi] += amp * _envelope(tn, start, stop) * partials.sum(0)
-    return np.clip(wave, -1, 1).astype(np.float32)[None]
-
-
-def _envelope(t: np.ndarray, start: float, stop: float, ramp: float = 0.01) -> np.ndarray:
-    """1 inside [start, stop), 0 outside, with 10 ms linear ramps (no clicks)."""
-    return np.clip(np.minimum(t - start, stop - t) / ramp + 0.5, 0, 1)
-
-
-def write_clip(spec: ClipSpec, cfg: DemoDataConfig, root: Union[str, Path]) -> Path:
-    # imported here so that rendering (and the tests of it) does not need PyAV
-    from mavil.datasets.media_writer import write_av_clip
-    return write_av_clip(Path(root) / spec.filename, frames=render_video(spec, cfg),
-                         fps=cfg.fps, waveform=render_audio(spec, cfg),
-                         sample_rate=cfg.sample_rate, crf=20, faststart=True)
-
-
 def _write_one(args: tuple) -> int:
+    from .render import write_clip  # rendering imports this module's specs
     spec, cfg, root = args
     write_clip(spec, cfg, root)
     return spec.index

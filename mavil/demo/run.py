@@ -69,7 +69,7 @@ class DemoSettings:
     num_workers: Optional[int] = None  # None: the config's
     mae_only: bool = True
     stage2: bool = True
-    probe_steps: int = 300
+    probe_steps: int = 200  # L-BFGS iterations per probe fit
     progress: bool = True
     threads: int = 1  # torch threads per training process (see run_demo)
     cfg_options: dict = field(default_factory=dict)  # applied to every stage config

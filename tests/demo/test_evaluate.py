@@ -1,13 +1,14 @@
 """Demo evaluation functions against hand computations."""
 import math
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 
 import mavil.models  # noqa: F401
 from mavil.demo.evaluate import (EvalSplit, a2v_recall, chance_accuracy, evaluate_embeddings,
-                                 extract_embeddings, linear_probe)
+                                 extract_embeddings, fit_logistic, linear_probe)
 from mavil.demo.report import aggregate, format_report, markdown_table
 from mavil.demo.run import REPO_ROOT
 from mavil.demo.stages import set_iters
@@ -43,23 +44,59 @@ def test_linear_probe_separates_separable_classes():
     g = torch.Generator().manual_seed(0)
     labels = torch.arange(3).repeat(20)
     x = centers[labels] + torch.randn(60, 2, generator=g)
-    result = linear_probe(x[:45], labels[:45], x[45:], labels[45:], 3, steps=200)
+    result = linear_probe(x[:45], labels[:45], x[45:], labels[45:], 3)
     assert result.test_accuracy == 1.0 and result.train_accuracy == 1.0
 
 
 def test_linear_probe_on_uninformative_features_predicts_the_majority():
     # constant features: only the bias can fit, i.e. the training prior (majority class 0)
-    train_y, test_y = torch.tensor([0, 0, 1]), torch.tensor([0, 1, 1])
-    result = linear_probe(torch.ones(3, 4), train_y, torch.ones(3, 4), test_y, 2, steps=100)
+    train_y, test_y = torch.tensor([0, 0, 1, 0, 0, 1]), torch.tensor([0, 1, 1])
+    result = linear_probe(torch.ones(6, 4), train_y, torch.ones(3, 4), test_y, 2, folds=2)
     assert result.test_accuracy == pytest.approx(1 / 3)
-    assert result.train_accuracy == pytest.approx(2 / 3)
+    assert result.train_accuracy == pytest.approx(4 / 6)
 
 
 def test_linear_probe_is_deterministic():
     x, y = torch.randn(30, 6), torch.arange(3).repeat(10)
-    a = linear_probe(x, y, x, y, 3, steps=50)
-    b = linear_probe(x, y, x, y, 3, steps=50)
-    assert a == b
+    assert linear_probe(x, y, x, y, 3) == linear_probe(x, y, x, y, 3)
+
+
+def test_linear_probe_does_not_depend_on_the_features_linear_map():
+    # An encoder ending in another invertible linear layer carries the same information: the
+    # probe must score it the same (a few gradient steps on standardised features do not).
+    g = torch.Generator().manual_seed(1)
+    y = torch.arange(4).repeat(30)
+    x = torch.randn(120, 8, generator=g) + 0.8 * torch.nn.functional.one_hot(y, 8).float()
+    mixing = torch.randn(8, 8, generator=g) @ torch.diag(torch.logspace(-2, 1, 8))
+    mixed = x @ mixing + 5.0
+    a = linear_probe(x[:80], y[:80], x[80:], y[80:], 4)
+    b = linear_probe(mixed[:80], y[:80], mixed[80:], y[80:], 4)
+    assert (a.test_accuracy, a.train_accuracy, a.weight_decay) == \
+        (b.test_accuracy, b.train_accuracy, b.weight_decay)
+
+
+def test_fit_logistic_reaches_the_optimum_of_a_reference_solver():
+    # the same objective (L2 logistic regression on whitened features) solved independently:
+    # numpy whitening and 20000 plain gradient-descent steps
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3)) @ np.array([[2., 0, 0], [1, 0.1, 0], [0, 0, 5]])
+    y = (x[:, 0] + 3 * x[:, 1] + rng.normal(scale=0.5, size=40) > 0).astype(np.int64)
+    wd = 0.1
+    mean = x.mean(0)
+    evals, evecs = np.linalg.eigh(np.cov(x.T, bias=True))
+    xw = (x - mean) @ (evecs / np.sqrt(evals))
+    w, b = np.zeros((3, 2)), np.zeros(2)
+    for _ in range(20000):
+        logits = xw @ w + b
+        p = np.exp(logits - logits.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        p[np.arange(40), y] -= 1
+        w -= 0.5 * (xw.T @ p / 40 + wd * w)
+        b -= 0.5 * p.mean(0)
+    grid = rng.normal(size=(500, 3)) * 3
+    expected = (((grid - mean) @ (evecs / np.sqrt(evals))) @ w + b).argmax(1)
+    predict = fit_logistic(torch.from_numpy(x), torch.from_numpy(y), 2, wd)
+    assert (predict(torch.from_numpy(grid)).numpy() == expected).mean() > 0.995
 
 
 def test_evaluate_embeddings_row():

@@ -1,8 +1,10 @@
 """The built-in demo dataset: determinism, splits, synchrony of sound and picture, and that the
 class is NOT readable from colour or pitch statistics."""
+import colorsys
 import csv
 import hashlib
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,9 +14,10 @@ import torch
 
 from mavil.datasets import AVDataset, open_media
 from mavil.demo.generator import (CLASS_NAMES, CLASSES, CONTOURS, MAX_RADIUS, MIN_RADIUS,
-                                  NOTE_GAP, NUM_CLASSES, DemoDataConfig, draw_clip, ensure_dataset, generate,
-                                  is_complete, is_test, loudness, object_track, render_audio,
-                                  render_video)
+                                  NOTE_GAP, NUM_CLASSES, PITCH_OCTAVES, DemoDataConfig,
+                                  draw_clip, ensure_dataset, generate, is_complete, is_test,
+                                  loudness)
+from mavil.demo.render import object_track, render_audio, render_video
 from .conftest import SMALL
 
 
@@ -155,23 +158,34 @@ def test_decoded_clips_sound_and_picture_are_in_sync(small_demo):
         for start, stop, level in spec.notes:
             freq = spec.pitch(level) * h
             inside = _band(wave, rate, freq, start + 0.02, stop - 0.02)
-            before = _band(wave, rate, freq, 0.0, spec.onset - 0.02) if spec.onset > 0.15 \
-                else 0.0
+            # silence before the first note, unless the distractor tone sounds there, near freq
+            distractor_there = (spec.distractor_onset < spec.onset
+                                and abs(spec.distractor_freq / freq - 1) < 0.1)
+            before = _band(wave, rate, freq, 0.0, spec.onset - 0.02) \
+                if spec.onset > 0.15 and not distractor_there else 0.0
             assert inside > 8 * max(before, 1e-3), (row['filename'], level)
 
 
-def test_levels_move_pitch_and_height_together_and_size_sets_loudness():
+def test_height_is_the_pitch_hue_the_base_pitch_and_size_sets_loudness():
     cfg = DemoDataConfig(seed=4)
-    for i in range(16):
-        spec = draw_clip(i, cfg)
+    specs = [draw_clip(i, cfg) for i in range(32)]
+    for spec in specs:
         t = np.array([(a + b) / 2 for a, b, _ in spec.notes])
         _, y, visible = object_track(spec, t, cfg)
         levels = np.array([n[2] for n in spec.notes])
         assert visible.all()
-        np.testing.assert_allclose(y, spec.y0 - spec.step_px * levels)  # higher note = higher
         pitches = np.array([spec.pitch(level) for level in levels])
         np.testing.assert_allclose(np.log2(pitches / spec.base_pitch) * 12, levels * spec.step)
+        # the same pitch is at the same height in every clip (of the same object size): the
+        # centre rises linearly in octaves above 220 Hz over the frame's vertical travel
+        room = cfg.size - 2 * spec.radius - 2
+        expected = cfg.size - spec.radius - 1 - room * np.log2(pitches / 220) / PITCH_OCTAVES
+        np.testing.assert_allclose(y, expected, atol=1e-6)
         assert (y >= spec.radius - 1e-6).all() and (y <= cfg.size - spec.radius + 1e-6).all()
+    # hue rises with the base pitch (red for the lowest, violet for the highest)
+    hues = [colorsys.rgb_to_hsv(*(np.array(s.colour) / 255))[0] for s in specs]
+    octaves = [math.log2(s.base_pitch / 220) for s in specs]
+    np.testing.assert_allclose(hues, np.array(octaves) * 0.4, atol=0.02)
     # bigger objects are louder: only the melody scales with the radius (noise, distractor and
     # phases stay), linearly: equal radius steps add equal waves
     spec = draw_clip(3, cfg)
