@@ -63,7 +63,9 @@ def plot_report(report: dict, path: str) -> None:
                   linewidth=1, label='chance' if i == 0 else None)
     ax.set_xticks(range(len(metrics)))
     ax.set_xticklabels(list(METRICS.values()))
-    ax.set_ylim(0, 1)
+    top = max(max(v for m in metrics for v in report['stages'][s][m]['per_seed'])
+              for s in stages)
+    ax.set_ylim(0, min(1.0, 1.3 * max(top, max(report['chance'].values()))))  # room for legend
     ax.set_ylabel('held-out score')
     ax.set_title(f'MAViL demo: mean over seeds {report["seeds"]} (bars: +- spread, dots: seeds)')
     ax.legend(fontsize=8, ncol=5, loc='upper left')
