@@ -23,7 +23,8 @@ def load_stage_config(path: str, settings, seed: int, work_dir: str, iters: Opti
     """
     from mavil.apis import load_config
 
-    cfg = load_config(path, dict(settings.cfg_options, **(extra or {})))
+    options = dict(settings.cfg_options, **(extra or {}))
+    cfg = load_config(path, options_for(load_config(path), options, path))
     root = settings.data_root
     for name in ('train_dataset', 'test_dataset'):
         cfg[name].update(ann_file=osp.join(root, 'annotations.csv'), data_prefix=root)
@@ -42,6 +43,28 @@ def load_stage_config(path: str, settings, seed: int, work_dir: str, iters: Opti
     cfg.randomness = dict(seed=seed, deterministic=False)
     cfg.experiment_name = f'demo_{osp.basename(work_dir)}_{time.strftime("%Y%m%d_%H%M%S")}'
     return cfg
+
+
+def options_for(cfg, options: dict, path: str) -> dict:
+    """``options`` without those that set a part this stage does not have (the MAE-only
+    baseline has no fusion and no contrast: ``model.inter_loss.loss_weight=0.1`` given for
+    every stage applies to the others only); each dropped one is said."""
+    kept = {}
+    for key, value in options.items():
+        node, parts, switched_off = cfg, key.split('.'), None
+        for i, part in enumerate(parts[:-1]):
+            if not hasattr(node, 'get') or part not in node:
+                break  # a new or misspelt key: merged, and checked when the stage is built
+            node = node.get(part)
+            if node is None:  # a part switched off in this stage's config
+                switched_off = '.'.join(parts[:i + 1])
+                break
+        if switched_off:
+            print(f'{osp.basename(path)} has no {switched_off}: option {key}={value} not '
+                  f'applied to it', flush=True)
+        else:
+            kept[key] = value
+    return kept
 
 
 # Deterministic loading steps of the training pipeline: ``decode_eval`` already ran them (the

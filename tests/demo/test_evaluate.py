@@ -168,3 +168,16 @@ def test_set_iters():
     assert math.isclose(cfg.param_scheduler[0]['end'], 1)
     with pytest.raises(ValueError, match='at least 2'):
         set_iters(cfg, 1)
+
+
+def test_options_for_every_stage_skip_the_parts_a_stage_switched_off(capsys):
+    from mavil.apis import load_config
+    from mavil.demo.stages import options_for
+    options = {'model.inter_loss.loss_weight': 0.1, 'model.audio_encoder.mask_ratio': 0.8,
+               'model.misspelt.x': 1}
+    mae_only = str(REPO_ROOT / 'configs/demo/mae_only.py')
+    stage1 = str(REPO_ROOT / 'configs/demo/stage1.py')
+    assert options_for(load_config(stage1), options, stage1) == options
+    kept = options_for(load_config(mae_only), options, mae_only)
+    assert kept == {'model.audio_encoder.mask_ratio': 0.8, 'model.misspelt.x': 1}  # typo kept
+    assert 'has no model.inter_loss' in capsys.readouterr().out
