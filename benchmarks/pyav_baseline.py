@@ -7,13 +7,13 @@ container seek to the keyframe and a second demux, fed until the wanted frame le
 decoder (so a few packets after it are decoded too); the sampled frames are always gathered
 by advanced indexing.
 """
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional
 
 import av
 import numpy as np
 import torch
 
-from mavil.datasets.readers import CorruptMediaError, MissingStreamError, PyAVReader
+from mavil.datasets.readers import CorruptMediaError, PyAVReader
 from mavil.registry import MEDIA_READERS
 
 
@@ -23,15 +23,10 @@ class PyAVBaselineReader(PyAVReader):
 
     probe_decode = True
 
-    def read_frames(self, timestamps: Sequence[float]) -> torch.Tensor:
-        if not self.has_video:
-            raise MissingStreamError(self.filename, 'has no video stream')
-        if not self.read_video:
-            raise RuntimeError(f'{self.filename}: opened with read_video=False')
-        indices = self.frame_indices(timestamps)
-        unique, inverse = np.unique(indices, return_inverse=True)
-        frames = self._decode_frames(unique)  # [U, H, W, 3]
-        return frames[torch.from_numpy(inverse.reshape(-1))]
+    @staticmethod
+    def _gather(frames: torch.Tensor, indices: np.ndarray,
+                inverse: np.ndarray) -> torch.Tensor:
+        return frames[torch.from_numpy(inverse.reshape(-1))]  # always a copy, as before
 
     def _decode_frames(self, indices: np.ndarray) -> torch.Tensor:
         wanted = self._frame_pts[indices]  # [U] sorted pts
@@ -44,10 +39,7 @@ class PyAVBaselineReader(PyAVReader):
                     np.asarray([p for p in wanted.tolist() if p not in found]), from_start=True))
         except av.error.FFmpegError as err:
             raise CorruptMediaError(self.filename, f'video fails to decode ({err})') from err
-        missing = [int(i) for i, p in zip(indices, wanted.tolist()) if p not in found]
-        if missing:
-            raise CorruptMediaError(self.filename,
-                                    f'video frames {missing[:5]} could not be decoded')
+        self._check_all_found(indices, wanted, found)
         return torch.from_numpy(np.stack([found[p] for p in wanted.tolist()]))  # [U, H, W, 3]
 
     def _decode_from_keyframes(self, wanted: np.ndarray,

@@ -256,8 +256,13 @@ class MediaReader(ABC):
             raise RuntimeError(f'{self.filename}: opened with read_video=False')
         indices = self.frame_indices(timestamps)
         unique, inverse = np.unique(indices, return_inverse=True)
-        frames = self._decode_frames(unique)  # [U, H, W, 3]
-        if len(unique) == len(indices) and np.all(np.diff(indices) > 0):
+        return self._gather(self._decode_frames(unique), indices, inverse)
+
+    @staticmethod
+    def _gather(frames: torch.Tensor, indices: np.ndarray,
+                inverse: np.ndarray) -> torch.Tensor:
+        """The decoded distinct frames [U, H, W, 3] -> one per timestamp [T, H, W, 3]."""
+        if len(frames) == len(indices) and np.all(np.diff(indices) > 0):
             return frames  # the usual clip: distinct frames in time order, nothing to repeat
         # index_select: ~8x faster than advanced indexing on uint8 frames
         return frames.index_select(0, torch.from_numpy(inverse.reshape(-1)))

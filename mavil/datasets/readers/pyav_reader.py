@@ -94,6 +94,13 @@ class PyAVReader(MediaReader):
         self._packets = []  # they hold the file's compressed video
         super().close()
 
+    def _check_all_found(self, indices: np.ndarray, wanted: np.ndarray, found: dict) -> None:
+        """Raise naming the frames (of ``indices``, pts ``wanted``) that did not decode."""
+        missing = [int(i) for i, p in zip(indices, wanted.tolist()) if p not in found]
+        if missing:
+            raise CorruptMediaError(self.filename,
+                                    f'video frames {missing[:5]} could not be decoded')
+
     def _decode_frames(self, indices: np.ndarray) -> torch.Tensor:
         wanted = self._frame_pts[indices]  # [U] sorted pts
         try:
@@ -106,10 +113,7 @@ class PyAVReader(MediaReader):
                                                skip=False))
         except av.error.FFmpegError as err:
             raise CorruptMediaError(self.filename, f'video fails to decode ({err})') from err
-        missing = [int(i) for i, p in zip(indices, wanted.tolist()) if p not in found]
-        if missing:
-            raise CorruptMediaError(self.filename,
-                                    f'video frames {missing[:5]} could not be decoded')
+        self._check_all_found(indices, wanted, found)
         first = found[int(wanted[0])]
         frames = torch.empty((len(wanted), *first.shape), dtype=torch.uint8)  # [U, H, W, 3]
         for i, pts in enumerate(wanted.tolist()):  # into torch's (aligned) memory
