@@ -24,8 +24,9 @@ only on the seed and its index, not on the number of worker processes.
 
 Files go to ``ROOT/clips/clip_XXXX.mp4`` (H.264 + AAC, 16 kHz mono), with
 ``ROOT/annotations.csv`` (``filename,labels,split`` for :class:`mavil.datasets.AVDataset`),
-``ROOT/clips.csv`` (every generated parameter, for tests and inspection) and
-``ROOT/COMPLETE`` (the generation settings; its absence or a mismatch means regenerate).
+``ROOT/clips.csv`` (every generated parameter, for tests and inspection),
+``ROOT/COMPLETE`` (the generation settings; its absence or a mismatch means regenerate) and
+``ROOT/DEMO_DATASET`` (written first; a non-empty folder without it is never overwritten).
 
     python -m mavil.demo.generator data/demo --num-clips 1280
 """
@@ -222,6 +223,9 @@ def _write_one(args: tuple) -> int:
 
 
 # ---------------------------------------------------------------------------- dataset API
+MARKER = 'DEMO_DATASET'  # written first: this folder may be deleted and regenerated
+
+
 def is_complete(root: Union[str, Path], cfg: DemoDataConfig) -> bool:
     """True when ``root`` holds a finished dataset generated with exactly ``cfg``."""
     stamp = Path(root) / 'COMPLETE'
@@ -237,10 +241,16 @@ def generate(root: Union[str, Path], cfg: DemoDataConfig = DemoDataConfig(), *,
     root = Path(root)
     if cfg.num_clips < 2 * NUM_CLASSES:
         raise ValueError(f'num_clips must be at least {2 * NUM_CLASSES} (two per class)')
-    if root.exists():
+    if root.exists() and any(root.iterdir()):
+        written_here = [root / name for name in (MARKER, 'COMPLETE', 'clips.csv')]  # any version
+        if not any(path.is_file() for path in written_here):  # never delete others' files
+            raise FileExistsError(f'{root} is not empty and holds no demo dataset (no {MARKER} '
+                                  f'file): give the demo an empty or new --data-root')
         shutil.rmtree(root / 'clips', ignore_errors=True)
         (root / 'COMPLETE').unlink(missing_ok=True)
     (root / 'clips').mkdir(parents=True, exist_ok=True)
+    (root / MARKER).write_text('written by mavil.demo.generator; regenerated when the settings '
+                               'change\n')
     specs = [draw_clip(i, cfg) for i in range(cfg.num_clips)]
     workers = workers or min(os.cpu_count() or 1, 4)
     jobs = [(spec, cfg, root) for spec in specs]

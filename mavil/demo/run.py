@@ -322,6 +322,9 @@ def parse_args(argv=None) -> DemoSettings:
     p.add_argument('--stage1-config', default=d.stage1_config)
     p.add_argument('--stage2-config', default=d.stage2_config)
     p.add_argument('--num-clips', type=int, default=d.num_clips)
+    p.add_argument('--data-seed', type=int, default=d.data_seed,
+                   help='seed of the generated clips: another seed gives a held-out dataset of '
+                   'the same kind (use another --data-root and --work-dir)')
     p.add_argument('--seeds', type=int, nargs='+', default=list(d.seeds))
     p.add_argument('--sequential', action='store_true', help='seeds one after another')
     p.add_argument('--stage1-iters', type=int, default=None)
@@ -344,7 +347,7 @@ def parse_args(argv=None) -> DemoSettings:
     a = p.parse_args(argv)
     return DemoSettings(
         data_root=a.data_root, work_dir=a.work_dir, mae_only_config=a.mae_only_config,
-        stage1_config=a.stage1_config, stage2_config=a.stage2_config, num_clips=a.num_clips,
+        stage1_config=a.stage1_config, stage2_config=a.stage2_config, num_clips=a.num_clips, data_seed=a.data_seed,
         seeds=tuple(a.seeds), parallel=not a.sequential, stage1_iters=a.stage1_iters,
         stage2_iters=a.stage2_iters, batch_size=a.batch_size, num_workers=a.num_workers,
         mae_only=not a.no_mae_only, stage2=not a.no_stage2,

@@ -70,6 +70,15 @@ def test_ensure_dataset_reuses_a_complete_dataset_and_redoes_a_different_one(tmp
     assert not is_complete(tmp_path, other)
 
 
+def test_a_folder_the_generator_did_not_write_is_never_overwritten(tmp_path):
+    (tmp_path / 'clips').mkdir()
+    mine = tmp_path / 'clips' / 'my_video.mp4'
+    mine.write_bytes(b'not a demo clip')
+    with pytest.raises(FileExistsError, match='holds no demo dataset'):
+        ensure_dataset(tmp_path, DemoDataConfig(num_clips=16), progress=False)
+    assert mine.read_bytes() == b'not a demo clip'
+
+
 def test_too_few_clips_is_an_error(tmp_path):
     with pytest.raises(ValueError, match='at least 16'):
         generate(tmp_path, DemoDataConfig(num_clips=8), progress=False)
