@@ -347,7 +347,8 @@ def parse_args(argv=None) -> DemoSettings:
     a = p.parse_args(argv)
     return DemoSettings(
         data_root=a.data_root, work_dir=a.work_dir, mae_only_config=a.mae_only_config,
-        stage1_config=a.stage1_config, stage2_config=a.stage2_config, num_clips=a.num_clips, data_seed=a.data_seed,
+        stage1_config=a.stage1_config, stage2_config=a.stage2_config, num_clips=a.num_clips,
+        data_seed=a.data_seed,
         seeds=tuple(a.seeds), parallel=not a.sequential, stage1_iters=a.stage1_iters,
         stage2_iters=a.stage2_iters, batch_size=a.batch_size, num_workers=a.num_workers,
         mae_only=not a.no_mae_only, stage2=not a.no_stage2,

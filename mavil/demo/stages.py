@@ -23,8 +23,8 @@ def load_stage_config(path: str, settings, seed: int, work_dir: str, iters: Opti
     """
     from mavil.apis import load_config
 
-    options = dict(settings.cfg_options, **(extra or {}))
-    cfg = load_config(path, options_for(load_config(path), options, path))
+    cfg = load_config(path)
+    cfg.merge_from_dict(options_for(cfg, dict(settings.cfg_options, **(extra or {})), path))
     root = settings.data_root
     for name in ('train_dataset', 'test_dataset'):
         cfg[name].update(ann_file=osp.join(root, 'annotations.csv'), data_prefix=root)
