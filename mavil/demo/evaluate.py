@@ -113,14 +113,14 @@ def linear_probe(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Ten
     Returns:
         Test and training accuracy, and the chosen weight decay.
     """
-    n = len(train_y)
-    fold_of = torch.randperm(n, generator=torch.Generator().manual_seed(0)) % max(2, folds)
-    best_wd, best_score = weight_decays[-1], -1.0
+    folds = max(2, folds)
+    fold_of = torch.randperm(len(train_y), generator=torch.Generator().manual_seed(0)) % folds
+    best_wd, best_score = None, -1.0
     for wd in sorted(weight_decays, reverse=True):
         scores = []
-        for k in range(max(2, folds)):
+        for k in range(folds):
             held = fold_of == k
-            if held.all() or not held.any():
+            if held.all() or not held.any():  # fewer clips than folds
                 continue
             predict = fit_logistic(train_x[~held], train_y[~held], num_classes, wd, max_iter)
             scores.append(_accuracy(predict, train_x[held], train_y[held]))
