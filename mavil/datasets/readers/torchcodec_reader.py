@@ -81,8 +81,8 @@ class TorchCodecReader(PyAVReader):
                 dimension_order='NHWC', num_ffmpeg_threads=num_threads, device=self.device,
                 custom_frame_mappings=mappings)
         except (RuntimeError, ValueError) as err:
-            raise CorruptMediaError(self.filename,
-                                    f'video cannot be opened by torchcodec ({err})') from err
+            raise CorruptMediaError(self.filename, f'video cannot be opened by torchcodec on '
+                                    f'{self.device} ({err})') from err
         # (``len(self._decoder)`` and its metadata come from the header, not the mapping;
         # every decode is checked against the index instead)
 
