@@ -58,7 +58,7 @@ def read(path: str, times: np.ndarray, device: str) -> torch.Tensor:
         if device.startswith('cuda'):
             if reader.cpu_fallback:
                 raise RuntimeError('torchcodec fell back to CPU decoding (no NVDEC for this '
-                                   f'stream or no NVCUVID): {reader._decoder.cpu_fallback}')
+                                   f'stream or no NVCUVID): {reader.cpu_fallback}')
             torch.cuda.synchronize()
     return frames
 

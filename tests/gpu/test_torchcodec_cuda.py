@@ -19,7 +19,7 @@ def test_cuda_frames_are_the_cpu_frames(tmp_path, backend):
     with open_media(path, backend=backend, device='cuda') as reader:
         gpu = reader.read_frames(times)
         if reader.cpu_fallback:
-            pytest.skip(f'torchcodec fell back to CPU: {reader._decoder.cpu_fallback}')
+            pytest.skip(f'torchcodec fell back to CPU: {reader.cpu_fallback}')
     assert gpu.device.type == 'cuda' and gpu.shape == cpu.shape and gpu.dtype == torch.uint8
     assert frame_ids(gpu.cpu()) == frame_ids(cpu) == [0, 5, 10, 39, 5]
     # NVDEC's colour conversion is not swscale's: a few levels apart at most

@@ -118,9 +118,12 @@ class TorchCodecReader(PyAVReader):
         return batch.data  # [U, H, W, 3] uint8, on self.device
 
     @property
-    def cpu_fallback(self) -> Optional[bool]:
-        """On CUDA: whether torchcodec fell back to CPU decoding (None before a decode)."""
+    def cpu_fallback(self) -> Optional[str]:
+        """On CUDA, once a frame is decoded: '' when torchcodec decodes on the GPU, else its
+        reason for decoding on the CPU instead (e.g. no NVCUVID). None on CPU or before."""
         if self._decoder is None or not self.device.startswith('cuda'):
             return None
         status = self._decoder.cpu_fallback
-        return bool(status) if status.status_known else None
+        if not status.status_known:
+            return None
+        return str(status) if status else ''

@@ -119,3 +119,31 @@ def test_missing_ffmpeg_libraries_is_an_import_error(monkeypatch):
     with pytest.raises(ImportError, match='cannot load the FFmpeg shared libraries') as info:
         import_torchcodec()
     assert 'libtorchcodec' in str(info.value.__cause__)
+
+
+@needs_torchcodec
+def test_cpu_fallback_report(media, backend):
+    """What benchmarks/gpu_decode.py relies on to tell NVDEC decoding from a CPU fallback."""
+
+    class Status:
+        def __init__(self, known: bool, fallback: bool) -> None:
+            self.status_known, self.fallback = known, fallback
+
+        def __bool__(self) -> bool:
+            return self.fallback
+
+        def __str__(self) -> str:
+            return 'Fallback status: Falling back due to: NVCUVID not available'
+
+    with open_media(media['mp4'], backend=backend) as reader:
+        reader.read_frames([0.0])
+        assert reader.cpu_fallback is None  # CPU decoding: nothing to fall back from
+        decoder = reader._decoder
+        reader.device = 'cuda'
+        reports = []
+        for known, fallback in [(False, False), (True, False), (True, True)]:
+            reader._decoder = type('Decoder', (), {'cpu_fallback': Status(known, fallback)})()
+            reports.append(reader.cpu_fallback)
+        reader._decoder = decoder
+    assert reports[:2] == [None, '']  # unknown before a decode; '' = decoded on the GPU
+    assert 'NVCUVID not available' in reports[2]
