@@ -128,12 +128,13 @@ def require_weights(model: nn.Module, modules: Optional[Sequence[nn.Module]], wh
         named = dict(model.named_parameters())
         missing = [k for k in missing if k in named and id(named[k]) in ids]
     if missing:
+        from mavil.models.pretrained import summarize_keys
         raise RuntimeError(
             f'cannot {what}: {getattr(model, "weights_source", "the checkpoint")} lacks '
             f'{len(missing)} trainable weights this needs, which would keep their random '
-            f'initialisation: {_few(missing)}. Use a checkpoint that holds them (e.g. an export '
-            'with those --parts), or pass --allow-partial (allow_partial=True) to use them '
-            'random knowingly.')
+            f'initialisation: {summarize_keys(missing)}. Use a checkpoint that holds them '
+            '(e.g. an export with those --parts), or pass --allow-partial '
+            '(allow_partial=True) to use them random knowingly.')
 
 
 def _few(keys: list[str], limit: int = 8) -> str:

@@ -138,6 +138,7 @@ def check_complete_load(model: nn.Module, filename: str) -> None:
     initialisation (a model adapting checkpoints, e.g. ``AVClassifier`` given a pre-training
     checkpoint, reports them in ``last_load_report``; other models are checked by
     :func:`check_checkpoint_fits`)."""
+    from mavil.models.pretrained import summarize_keys
     report = getattr(model, 'last_load_report', None)
     if report is None:
         return
@@ -148,5 +149,5 @@ def check_complete_load(model: nn.Module, filename: str) -> None:
             f'checkpoint {filename} lacks {len(absent)} trainable weights of '
             f'{type(model).__name__} (they would be evaluated with their random '
             f'initialisation; a pre-training checkpoint with a fine-tuning config?): '
-            f'{_listing(absent)}. Evaluate a checkpoint of this config, or pass '
+            f'{summarize_keys(absent)}. Evaluate a checkpoint of this config, or pass '
             '--allow-partial to evaluate them random knowingly.')

@@ -269,7 +269,8 @@ class MAViLRunner(Runner):
     @master_only
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
         """Write ``filename.tmp`` through MMEngine, then rename it into place; the file loads
-        with ``weights_only=True`` and records the encoders' position-table layouts. A failed write (disk full) removes the partial file and
+        with ``weights_only=True`` and records the encoders' position-table layouts
+        (``meta['pos_layouts']``). A failed write (disk full) removes the partial file and
         raises; the previous checkpoints are untouched."""
         tmp_name = f'{filename}.tmp'
         tmp_path = osp.join(out_dir, tmp_name)

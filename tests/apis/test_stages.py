@@ -63,3 +63,30 @@ def test_plan_errors_name_what_is_missing(tmp_path):
         plan_stages(str(TINY1), 1, str(tmp_path))  # no stage2_iter*.py next to the fixture
     with pytest.raises(FileNotFoundError, match='stage2_iter1: config not found'):
         plan_stages(str(TINY1), 1, str(tmp_path), stage2_configs=[str(tmp_path / 'x.py')])
+
+
+def test_teacher_config_never_comes_from_the_work_dir(tmp_path):
+    """A config copy in the teacher stage's work dir (MMEngine's dump, editable) is never
+    loaded: the stage-2 student builds its teacher from the config file and options of the
+    command line, so code added to the copy does not run."""
+    import torch
+    from mmengine.config import Config
+
+    from mavil.registry import MODELS
+    mark = tmp_path / 'MARK'
+    stages = plan_stages(str(TINY1), 1, str(tmp_path / 'runs'), stage2_configs=[str(TINY2)],
+                         cfg_options=['model.audio_encoder.mask_ratio=0.5'])
+    stage1_dir = tmp_path / 'runs' / 'stage1'
+    stage1_dir.mkdir(parents=True)
+    teacher = MODELS.build(Config.fromfile(str(TINY1)).model)
+    torch.save({'state_dict': teacher.state_dict(), 'meta': {}}, stages[0].final_ckpt)
+    for name in (TINY1.name, 'tiny_stage1.py'):  # the dump MMEngine writes, edited
+        (stage1_dir / name).write_text(
+            f"_x = __import__('pathlib').Path({str(mark)!r}).touch()\n" + TINY1.read_text())
+    cfg = stages[1].load_config()
+    assert cfg.model.target.teacher_config == str(TINY1)
+    student = MODELS.build(cfg.model)
+    assert not mark.exists(), 'the work-dir copy of the teacher config was executed'
+    assert student.target.teacher.audio_encoder.mask_ratio == 0.5  # the stage's option
+    torch.testing.assert_close(student.target.teacher.audio_encoder.blocks[0].attn.qkv.weight,
+                               teacher.audio_encoder.blocks[0].attn.qkv.weight)
