@@ -80,13 +80,13 @@ def test_teacher_config_never_comes_from_the_work_dir(tmp_path):
     stage1_dir.mkdir(parents=True)
     teacher = MODELS.build(Config.fromfile(str(TINY1)).model)
     torch.save({'state_dict': teacher.state_dict(), 'meta': {}}, stages[0].final_ckpt)
-    for name in (TINY1.name, 'tiny_stage1.py'):  # the dump MMEngine writes, edited
-        (stage1_dir / name).write_text(
-            f"_x = __import__('pathlib').Path({str(mark)!r}).touch()\n" + TINY1.read_text())
+    dumped = Config.fromfile(str(TINY1)).pretty_text  # as MMEngine dumps it, then edited
+    (stage1_dir / TINY1.name).write_text(
+        f"_x = __import__('pathlib').Path({str(mark)!r}).touch()\n" + dumped)
     cfg = stages[1].load_config()
-    assert cfg.model.target.teacher_config == str(TINY1)
     student = MODELS.build(cfg.model)
     assert not mark.exists(), 'the work-dir copy of the teacher config was executed'
+    assert cfg.model.target.teacher_config == str(TINY1)
     assert student.target.teacher.audio_encoder.mask_ratio == 0.5  # the stage's option
     torch.testing.assert_close(student.target.teacher.audio_encoder.blocks[0].attn.qkv.weight,
                                teacher.audio_encoder.blocks[0].attn.qkv.weight)

@@ -224,7 +224,6 @@ def test_testing_a_finetuning_config_with_a_pretraining_checkpoint_is_refused(
     """tools/test.py's runner refuses a checkpoint that leaves the head random; training from
     the same checkpoint (load_from, the head new by design) still works."""
     from mavil.engine import MAViLRunner
-    from mavil.engine.resume import check_complete_load
     ckpt = tmp_path / 'stage1.pth'
     torch.save({'state_dict': mavil_model.state_dict(), 'meta': {}}, ckpt)
 
@@ -239,6 +238,7 @@ def test_testing_a_finetuning_config_with_a_pretraining_checkpoint_is_refused(
         runner('test').test()
     train = runner('train')
     train.load_or_resume()  # fine-tuning initialisation: no error
+    from mavil.engine.resume import check_complete_load
     with pytest.raises(RuntimeError, match=r'head\.\* \(4\)'):
         check_complete_load(train.model, str(ckpt))
 
