@@ -275,3 +275,16 @@ def test_converted_pth_records_its_position_layout(tmp_path):
         cfg.work_dir, cfg.load_from = str(tmp_path / out.suffix[1:]), str(out)
         with pytest.raises(RuntimeError, match=r"audio_encoder: file 'audiomae', model 'mae'"):
             MAViLRunner.from_cfg(cfg).load_or_resume()
+
+
+def test_training_checkpoints_record_their_position_layouts(tmp_path):
+    from mavil.engine import MAViLRunner
+    cfg = Config.fromfile(str(TINY_STAGE1))
+    cfg.work_dir = str(tmp_path)
+    cfg.model.audio_encoder.pos_layout = 'audiomae'
+    MAViLRunner.from_cfg(cfg).save_checkpoint(str(tmp_path), 'iter_1.pth', save_optimizer=False,
+                                              save_param_scheduler=False)
+    ckpt = load_checkpoint_file(str(tmp_path / 'iter_1.pth'))
+    assert ckpt['meta']['pos_layouts'] == {'audio_encoder': 'audiomae', 'video_encoder': 'mae'}
+    with pytest.raises(RuntimeError, match=r"audio_encoder: file 'audiomae', model 'mae'"):
+        init_model(str(TINY_STAGE1), str(tmp_path / 'iter_1.pth'))
