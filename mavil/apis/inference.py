@@ -87,8 +87,8 @@ def load_weights(model: nn.Module, checkpoint: str, *, unsafe_load: bool = False
     Trainable weights left out (modules a partial ``.safetensors`` export does not hold, or
     anything with ``strict=False``) are recorded as ``model.missing_weights`` for
     :func:`require_weights`, unless ``allow_partial``."""
-    from mavil.checkpoint_io import check_pos_layouts, load_checkpoint_file, model_state_dict
-    from mavil.checkpoint_io import recorded_pos_layouts
+    from mavil.checkpoint_io import (check_pos_layouts, load_checkpoint_file, model_state_dict,
+                                     recorded_pos_layouts)
     from mavil.safetensors_io import is_safetensors_file, stored_parts
     parts = stored_parts(checkpoint) if is_safetensors_file(checkpoint) else None
     loaded = load_checkpoint_file(checkpoint, trusted=unsafe_load)
