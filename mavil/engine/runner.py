@@ -3,6 +3,8 @@
 * CPU distributed training: MMEngine 0.10.7 calls ``torch.cuda.set_device`` in ``init_dist``
   and passes ``device_ids`` to DDP unconditionally; without CUDA we start a gloo process group
   ourselves and wrap the model without device ids.
+* ``env_cfg.dist_cfg.timeout`` (default 300 s) applies on every backend, gloo included; a
+  collective that times out raises an error naming the rank and the collective.
 * torch >= 2.6 loading: weights-only for ``load_from`` and for resuming (a checkpoint can
   carry code that unpickling runs); full unpickling only with ``unsafe_load=True``
   (``--unsafe-load``).
@@ -20,6 +22,7 @@
   micro-batches of one step together and one iteration is one optimizer step.
 """
 import copy
+import datetime
 import logging
 import os
 import os.path as osp
@@ -39,6 +42,7 @@ from mavil.registry import MODEL_WRAPPERS, RUNNERS
 from mavil.structures import MicroBatches
 from .accumulation import MicroBatchLoader, contrast_batch_note, resolve_exact_contrast
 from .config_check import check_top_level_keys
+from .dist_timeout import DEFAULT_TIMEOUT, naming_timeouts, resolve_timeout
 from .resume import check_checkpoint_fits, newest_intact_checkpoint
 from .schedules import resolve_epoch_schedule
 
@@ -99,13 +103,21 @@ class MAViLRunner(Runner):
         return super().from_cfg(cfg)
 
     def setup_env(self, env_cfg: dict) -> None:
+        """``env_cfg.dist_cfg.timeout`` (seconds, default 300) bounds every collective on
+        every backend, so a frozen rank stops the others with an error, not a 30-min wait."""
+        self._dist_timeout = resolve_timeout(env_cfg)
+        env_cfg = dict(env_cfg, dist_cfg=dict(env_cfg.get('dist_cfg') or {},
+                                              timeout=self._dist_timeout))
         if self.distributed and not is_distributed() and not torch.cuda.is_available():
             if self.launcher != 'pytorch':
                 raise RuntimeError(f'launcher {self.launcher!r} without CUDA is not supported; '
                                    'use torchrun (launcher=pytorch) for CPU runs')
             # env:// rendezvous from torchrun's RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT
-            dist.init_process_group(backend='gloo')
+            dist.init_process_group(backend='gloo',
+                                    timeout=datetime.timedelta(seconds=self._dist_timeout))
         super().setup_env(env_cfg)
+
+    _dist_timeout: float = DEFAULT_TIMEOUT
 
     def wrap_model(self, model_wrapper_cfg: Optional[dict], model):
         if self.distributed and model_wrapper_cfg is None and not is_model_wrapper(model):
@@ -205,7 +217,16 @@ class MAViLRunner(Runner):
         before building data loaders, then train."""
         from mavil.models.pretrained import check_init_checkpoints
         check_init_checkpoints(self.model)
-        return super().train()
+        with naming_timeouts(self._dist_timeout):
+            return super().train()
+
+    def val(self) -> dict:
+        with naming_timeouts(self._dist_timeout):
+            return super().val()
+
+    def test(self) -> dict:
+        with naming_timeouts(self._dist_timeout):
+            return super().test()
 
     def load_or_resume(self) -> None:
         """MMEngine's, except that auto-resume (``resume=True`` without ``load_from``) takes

@@ -1,5 +1,7 @@
 """Two-process CPU (gloo) runs: the launcher script end to end, and global-batch contrast."""
+import json
 import random
+import re
 import subprocess
 
 import pytest
@@ -98,3 +100,30 @@ def test_exact_contrast_run_on_two_processes_logs_the_global_negatives(
     records = [r for r in logged_scalars(tmp_path) if 'negatives_inter' in r]
     assert len(records) == 2  # one optimizer step per iteration
     assert all(r['negatives_inter'] == r['negatives_intra'] == 15 for r in records)
+
+
+def test_a_frozen_rank_stops_the_others_within_the_configured_timeout(repo, tiny_config,
+                                                                      subprocess_env, tmp_path):
+    """Rank 1 stops answering; rank 0 fails after env_cfg.dist_cfg.timeout (gloo included),
+    naming itself and the collective, and torchrun ends the run."""
+    out = tmp_path / 'error'
+    proc = run_two_processes(repo, 'dist_timeout_worker.py', str(tiny_config),
+                             str(tmp_path / 'work'), str(out), '3', env=subprocess_env,
+                             timeout=180)  # torch's own gloo default: 30 min
+    assert proc.returncode != 0
+    result = json.loads(out.with_name('error.0').read_text())
+    assert 3 <= result['waited'] < 30
+    assert re.match(r"rank 0 of 2: (torch\.distributed\.\w+, called from .+:\d+ \(\w+\)|"
+                    r"DistributedDataParallel's synchronisation in \w+ \(.+:\d+\)|the "
+                    r"gradient all-reduce of DistributedDataParallel \(in backward\)) timed out "
+                    r"after 3 s waiting for the other ranks \(env_cfg\.dist_cfg\.timeout\)",
+                    result['error']), result['error']
+    assert 'rank 0 of 2' in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize('value', [0, -1, '5', None])
+def test_a_bad_dist_timeout_is_refused(value):
+    from mavil.engine.dist_timeout import DEFAULT_TIMEOUT, resolve_timeout
+    assert resolve_timeout({}) == resolve_timeout(dict(dist_cfg={})) == DEFAULT_TIMEOUT <= 600
+    with pytest.raises(ValueError, match='env_cfg.dist_cfg.timeout must be a positive'):
+        resolve_timeout(dict(dist_cfg=dict(timeout=value)))
