@@ -5,6 +5,7 @@
   ourselves and wrap the model without device ids.
 * ``env_cfg.dist_cfg.timeout`` (default 300 s) applies on every backend, gloo included; a
   collective that times out raises an error naming the rank and the collective.
+* One training run per work dir (:mod:`.work_dir_lock`): a second writer is refused.
 * torch >= 2.6 loading: weights-only for ``load_from`` and for resuming (a checkpoint can
   carry code that unpickling runs); full unpickling only with ``unsafe_load=True``
   (``--unsafe-load``).
@@ -21,12 +22,13 @@
   batch (two-pass step, :mod:`mavil.engine.accumulation`); the loader then yields the
   micro-batches of one step together and one iteration is one optimizer step.
 """
+import contextlib
 import copy
 import datetime
 import logging
 import os
 import os.path as osp
-from typing import Callable, Optional, Union
+from typing import Callable, Iterator, Optional, Union
 
 import torch
 import torch.distributed as dist
@@ -45,6 +47,7 @@ from .config_check import check_top_level_keys
 from .dist_timeout import DEFAULT_TIMEOUT, naming_timeouts, resolve_timeout
 from .resume import check_checkpoint_fits, newest_intact_checkpoint
 from .schedules import resolve_epoch_schedule
+from .work_dir_lock import WorkDirLock, WorkDirLockedError
 
 
 @MODEL_WRAPPERS.register_module()
@@ -217,8 +220,27 @@ class MAViLRunner(Runner):
         before building data loaders, then train."""
         from mavil.models.pretrained import check_init_checkpoints
         check_init_checkpoints(self.model)
-        with naming_timeouts(self._dist_timeout):
+        with naming_timeouts(self._dist_timeout), self._work_dir_lock():
             return super().train()
+
+    @contextlib.contextmanager
+    def _work_dir_lock(self) -> Iterator[None]:
+        """Rank 0 holds ``work_dir/work_dir.lock`` while training; every rank stops when
+        another run holds it."""
+        lock, refusal = WorkDirLock(self.work_dir), [None]
+        if self.rank == 0:
+            try:
+                lock.acquire(self.logger.warning)
+            except WorkDirLockedError as err:
+                refusal = [str(err)]
+        if is_distributed():
+            dist.broadcast_object_list(refusal, src=0)
+        if refusal[0] is not None:
+            raise WorkDirLockedError(refusal[0])
+        try:
+            yield
+        finally:
+            lock.release()
 
     def val(self) -> dict:
         with naming_timeouts(self._dist_timeout):
