@@ -71,19 +71,38 @@ class Features:
                                        map(str, data['failed_reasons']))))
 
     def save_per_file(self, out_dir: str) -> list[str]:
-        """One ``<stem>.<modality>.npy`` [D] per file and modality it has; returns the paths.
-        Stems that repeat (same name in two folders) get ``_<row>`` appended."""
-        os.makedirs(out_dir, exist_ok=True)
-        stems = [osp.splitext(osp.basename(f))[0] for f in self.files]
+        """One ``.npy`` [D] per file and modality it has; returns the paths.
+
+        Outputs mirror the files' paths below their common folder,
+        ``out_dir/<relative path without extension>.<modality>.npy``, so files of the same
+        name in different folders never share an output; files differing only in their
+        extension (``a.mp4``, ``a.mkv``) keep it (``a.mp4.<modality>.npy``)."""
         written = []
-        for i, stem in enumerate(stems):
-            name = stem if stems.count(stem) == 1 else f'{stem}_{i}'
+        for i, name in enumerate(per_file_names(self.files)):
             for m, emb in self.embeddings.items():
                 if self.present[m][i]:
                     path = osp.join(out_dir, f'{name}.{m}.npy')
+                    os.makedirs(osp.dirname(path), exist_ok=True)
                     np.save(path, emb[i])
                     written.append(path)
         return written
+
+
+def per_file_names(files: Sequence[str]) -> list[str]:
+    """Distinct output names of distinct files: their paths relative to the common folder,
+    without the extension unless two files would then share a name."""
+    paths = [osp.abspath(f) for f in files]
+    root = osp.commonpath([osp.dirname(p) for p in paths]) if paths else ''
+    relative = [osp.relpath(p, root) for p in paths]
+    names = [osp.splitext(r)[0] for r in relative]
+    while True:  # relative paths of distinct files differ: this ends
+        owners: dict[str, set] = {}
+        for name, path in zip(names, paths):
+            owners.setdefault(name, set()).add(path)
+        shared = [len(owners[name]) > 1 and name != rel for name, rel in zip(names, relative)]
+        if not any(shared):
+            return names
+        names = [rel if s else name for name, rel, s in zip(names, relative, shared)]
 
 
 def resolve_sources(sources: Sources, data_prefix: Optional[str] = None) -> list[str]:
