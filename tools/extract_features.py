@@ -5,7 +5,8 @@ Example:
     python tools/extract_features.py configs/demo/stage1.py \\
         work_dirs/demo/stage1/iter_300.pth data/demo/clips --out feats.npz
 
-SOURCES: files, folders (their media files), annotation files (.csv/.jsonl) or .txt lists.
+SOURCES: files, folders (their video and audio files; other files are listed as skipped),
+annotation files (.csv/.jsonl) or .txt lists.
 Each file goes through the config's test pipeline. Audio-only files give an audio embedding
 only, video-only files a video embedding only; unusable files are listed with their reason
 (and written to OUT.failed.csv, which is removed when no file failed). OUT and --per-file are
@@ -44,7 +45,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None):
     from mavil.apis import extract_features, init_model, resolve_sources
     from mavil.apis.cli import check_writable
-    from mavil.apis.features import write_failed_csv
+    from mavil.apis.features import MEDIA_EXTENSIONS, write_failed_csv
 
     args = parse_args(argv)
     check_writable(args.out, '--out')
@@ -52,7 +53,12 @@ def main(argv=None):
         check_writable(args.per_file, '--per-file', folder=True)
     model = init_model(args.config, args.checkpoint, args.device, cfg_options=args.cfg_options,
                        unsafe_load=args.unsafe_load)
-    files = [f for src in args.sources for f in resolve_sources(src, args.data_prefix)]
+    skipped = []  # folder entries that are not media files
+    files = [f for src in args.sources for f in resolve_sources(src, args.data_prefix, skipped)]
+    if skipped:
+        print(f'skipped {len(skipped)} file(s) of the folders without a media extension '
+              f'({" ".join(MEDIA_EXTENSIONS)}): {", ".join(skipped[:5])}'
+              f'{" ..." if len(skipped) > 5 else ""}')
     feats = extract_features(model, files, modalities=args.modalities,
                              batch_size=args.batch_size, num_workers=args.workers,
                              with_tokens=args.tokens, progress=True)
