@@ -15,7 +15,10 @@ from typing import Iterator
 import torch.distributed as dist
 
 DEFAULT_TIMEOUT = 300  # s: far above a checkpoint save or an uneven evaluation shard
-_TIMEOUT_TEXT = re.compile(r'timed? ?out|timeout', re.IGNORECASE)
+# gloo: 'Timed out waiting 5000ms for recv operation'; NCCL: 'Watchdog caught collective
+# operation timeout'; c10d's own errors (DistBackendError) saying 'timed out' / 'timeout'
+_COLLECTIVE_TIMEOUT = re.compile(r'Timed out waiting \d+ ?ms|collective operation timeout')
+_ANY_TIMEOUT = re.compile(r'timed? ?out|timeout', re.IGNORECASE)
 
 
 class CollectiveTimeoutError(RuntimeError):
@@ -66,9 +69,11 @@ def naming_timeouts(timeout: float) -> Iterator[None]:
     try:
         yield
     except RuntimeError as err:
-        if isinstance(err, CollectiveTimeoutError) or not dist.is_initialized() or \
-                not _TIMEOUT_TEXT.search(str(err)):
-            raise
+        backend_error = isinstance(err, getattr(dist, 'DistBackendError', ()))
+        if isinstance(err, CollectiveTimeoutError) or not dist.is_initialized() or not (
+                _COLLECTIVE_TIMEOUT.search(str(err)) or
+                (backend_error and _ANY_TIMEOUT.search(str(err)))):
+            raise  # e.g. a DataLoader worker timeout is no collective's
         raise CollectiveTimeoutError(
             f'rank {dist.get_rank()} of {dist.get_world_size()}: '
             f'{describe_collective(err)} timed out after {timeout:g} s waiting for the other '

@@ -127,3 +127,27 @@ def test_a_bad_dist_timeout_is_refused(value):
     assert resolve_timeout({}) == resolve_timeout(dict(dist_cfg={})) == DEFAULT_TIMEOUT <= 600
     with pytest.raises(ValueError, match='env_cfg.dist_cfg.timeout must be a positive'):
         resolve_timeout(dict(dist_cfg=dict(timeout=value)))
+
+
+def test_only_collective_timeouts_are_renamed(tmp_path):
+    """A gloo timeout becomes CollectiveTimeoutError naming rank and collective; a DataLoader
+    worker timeout (also a RuntimeError saying 'timed out') passes unchanged."""
+    import torch.distributed as dist
+    from mavil.engine.dist_timeout import CollectiveTimeoutError, naming_timeouts
+
+    def all_reduce_stub():  # stands for the collective call site
+        raise RuntimeError('[gloo/transport/tcp/unbound_buffer.cc:78] Timed out waiting '
+                           '7000ms for recv operation to complete')
+
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path}/store', rank=0,
+                            world_size=1)
+    try:
+        with pytest.raises(CollectiveTimeoutError, match=r'^rank 0 of 1: a collective \(.*'
+                           r'all_reduce_stub\) timed out after 7 s .*Timed out waiting 7000ms'):
+            with naming_timeouts(7):
+                all_reduce_stub()
+        with pytest.raises(RuntimeError, match='^DataLoader timed out after 5 seconds$'):
+            with naming_timeouts(7):
+                raise RuntimeError('DataLoader timed out after 5 seconds')
+    finally:
+        dist.destroy_process_group()
