@@ -27,7 +27,7 @@ class FreezeRank1(Hook):
 
 
 def main(config: str, work_dir: str, out: str, timeout: str) -> None:
-    watchdog = threading.Timer(150, os._exit, (3, ))  # no rank outlives a failed test
+    watchdog = threading.Timer(280, os._exit, (3, ))  # no rank outlives a failed test
     watchdog.daemon = True
     watchdog.start()
     cfg = Config.fromfile(config)
