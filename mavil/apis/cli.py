@@ -2,6 +2,7 @@
 import argparse
 import os
 import os.path as osp
+import tempfile
 
 from mmengine.config import Config, DictAction
 
@@ -72,3 +73,17 @@ def config_from_args(args: argparse.Namespace) -> Config:
     if args.unsafe_load:
         cfg.unsafe_load = True
     return cfg
+
+
+def check_writable(path: str, what: str, *, folder: bool = False) -> None:
+    """Exit with a message naming ``path`` unless a file can be written there (or, with
+    ``folder``, into it): checked before any work, creating the missing folders."""
+    target = path if folder else osp.dirname(osp.abspath(path))
+    try:
+        if not folder and osp.isdir(path):
+            raise IsADirectoryError(f'{path} is a folder')
+        os.makedirs(target, exist_ok=True)
+        with tempfile.TemporaryFile(dir=target):
+            pass
+    except OSError as err:
+        raise SystemExit(f'error: cannot write {what} {path}: {err}') from None
