@@ -45,7 +45,11 @@ def test_a_cell_that_configures_stage_1_only_is_refused(cell, tmp_path, capsys):
     assert f'--stage2-cfg-options {" ".join(sorted(options))}' in message
     run(cell, tmp_path, '--stage2-cfg-options', *options)  # the suggested options: accepted
     out = capsys.readouterr().out
-    assert out.count(' '.join(options)) == 3  # every student trains the cell
+    joined = ' '.join(options)
+    assert out.count(f'--cfg-options {joined}') == 3  # every student trains the cell
+    # the teachers of iterations 2 and 3 are rebuilt as they were trained
+    for option in options:
+        assert out.count(f'teacher_cfg_options.{option}') == 2
 
 
 def test_an_intended_difference_is_allowed_by_name(tmp_path, capsys):
