@@ -1,7 +1,9 @@
 """MAViL pre-training (Sec. 3): masked reconstruction + inter/intra-modal contrast.
 
-Data flow of ``loss`` (paper order):
+Data flow of ``loss`` (paper order)::
+
     encode masked views -> fuse -> decode -> targets -> losses
+
 Stage 1 uses raw targets (Eq. 4); stage 2 swaps in a teacher's contextualized targets (Eq. 6)
 by changing only ``target`` in the config.
 """
