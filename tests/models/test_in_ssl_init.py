@@ -15,7 +15,7 @@ import mavil.engine  # noqa: F401  (registers the runner)
 import mavil.models  # noqa: F401
 from mavil.models.pretrained import check_init_checkpoints, inflate_patch_embed
 from mavil.registry import MODELS
-from tests.models.layers.test_pos_embed import mae_2d
+from tests.models.helpers import mae_2d
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / 'configs' / 'mavil'
