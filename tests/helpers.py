@@ -1,8 +1,14 @@
 """Helpers several test packages share (fixtures live in the conftest.py files)."""
+import collections
+import contextlib
+import http.server
 import importlib.util
+import socket
 import sys
+import threading
 from pathlib import Path
 from types import ModuleType
+from typing import Iterator, Sequence
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -29,3 +35,45 @@ def load_script(relative_path: str) -> ModuleType:
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+@contextlib.contextmanager
+def serve(routes: dict[str, bytes], truncate: Sequence[str] = ()) -> Iterator[dict]:
+    """An HTTP server on 127.0.0.1 for the duration of the block, serving ``routes``
+    (path -> body; other paths: 404). A path in ``truncate`` declares its full length but
+    sends half the body, then closes the connection. Yields ``{'url': base URL, 'hits':
+    {path: requests}}``."""
+    hits = collections.Counter()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            hits[self.path] += 1
+            body = routes.get(self.path)
+            if body is None:
+                self.send_error(404, 'Not Found')
+                return
+            self.send_response(200)
+            self.send_header('Content-Length', str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[:len(body) // 2] if self.path in truncate else body)
+            self.close_connection = True
+
+        def log_message(self, *args):  # keep the test output quiet
+            pass
+
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield {'url': f'http://127.0.0.1:{server.server_address[1]}', 'hits': hits}
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
