@@ -9,6 +9,7 @@ leaves a file that a later run would trust. Loading stays the caller's job (weig
 """
 import hashlib
 import http.client
+import logging
 import os
 import os.path as osp
 import tempfile
@@ -79,7 +80,8 @@ def cached_file(path_or_url: str, *, sha256: Optional[str] = None,
     got = _download(url, dst, sha256, progress, timeout)
     if sha256 is None:
         print_log(f'downloaded {url} to {dst}, SHA-256 {got} (not checked: no sha256 given; '
-                  f"pin it with sha256='{got}' next to the URL)", logger='current')
+                  f"pin it with sha256='{got}' next to the URL)", logger='current',
+                  level=logging.WARNING)
     return dst
 
 
