@@ -21,7 +21,7 @@ interval of 250 frames (one keyframe per 10-s clip).
 Readers:
     decord   LoadAudioVideo(backend='decord'): frames by decord, audio and header by PyAV.
     pyav     LoadAudioVideo(backend='pyav').
-    pyav_baseline  the PyAV reader as it was before issue 13 (benchmarks/pyav_baseline.py);
+    pyav_baseline  the plain PyAV frame reading (benchmarks/pyav_baseline.py);
              the ``pyav / pyav_baseline`` line gives the ratio measured in the same run.
     naive    decode the whole file (every frame to RGB and all audio, one pass), then pick
              the sampled frames: what a loader built on ``read_video``-style calls does.

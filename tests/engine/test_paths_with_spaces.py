@@ -1,5 +1,5 @@
 """Paths with spaces cannot pass through --cfg-options (MMEngine strips whitespace from the
-values): refused up front instead of failing after stage 1 (item 12)."""
+values): refused up front instead of failing after stage 1."""
 import pytest
 
 from tools.train import parse_args as train_args
