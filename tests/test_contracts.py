@@ -15,7 +15,7 @@ from mavil.datasets.annotations import AnnotationFormat
 from mavil.datasets.readers import MediaReader
 from mavil.models.necks import build_fusion
 from mavil.registry import ANNOTATION_FORMATS, MEDIA_READERS, MODELS
-from tests.conftest import TINY_STAGE1
+from tests.conftest import REPO, TINY_STAGE1
 
 # package of the registered classes -> the contract they meet
 CONTRACTS = {
@@ -125,3 +125,11 @@ def test_an_encoder_missing_a_member_is_refused_by_name(stage1_cfg):
 
 def test_check_contract_passes_a_conforming_component(examples):
     check_contract(examples['JointFusion'], FusionNeck, 'fusion')  # no error
+
+
+def test_the_example_plugin_neck_meets_the_fusion_contract(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / 'projects' / 'example_plugin'))
+    import example_plugin
+
+    neck = example_plugin.GatedCrossFusion(embed_dim=32, depth=1, num_heads=2)
+    assert isinstance(neck, FusionNeck)
