@@ -25,7 +25,7 @@ Readers:
     torchcodec  LoadAudioVideo(backend='torchcodec'): frames by torchcodec (CPU) at PyAV's
              packet index, audio and header by PyAV; ``torchcodec / pyav`` and
              ``torchcodec / decord`` give the ratios measured in the same run.
-    pyav_baseline  the PyAV reader as it was before issue 13 (benchmarks/pyav_baseline.py);
+    pyav_baseline  the plain PyAV frame reading (benchmarks/pyav_baseline.py);
              the ``pyav / pyav_baseline`` line gives the ratio measured in the same run.
     naive    decode the whole file (every frame to RGB and all audio, one pass), then pick
              the sampled frames: what a loader built on ``read_video``-style calls does.

@@ -1,7 +1,8 @@
 """Annotation files -> clip records ``{'filename', 'clip_id', 'labels', ...}``.
 
 Formats (``ann_format``, names in the ``ANNOTATION_FORMATS`` registry; a plugin adds one by
-registering an :class:`AnnotationFormat` subclass):
+registering an :class:`AnnotationFormat` subclass)::
+
     'csv'       header row; columns ``filename`` (required), ``labels`` (class names or indices
                 separated by ';'), optional ``clip_id``, ``start``, ``end``.
     'jsonl'     one JSON object per line with the same keys (``labels`` a list or a string).
@@ -9,6 +10,7 @@ registering an :class:`AnnotationFormat` subclass):
                 ``YTID, start_seconds, end_seconds, "positive_labels"`` with MIDs; class names
                 from ``class_labels_indices.csv`` (``index,mid,display_name``) as ``label_file``.
     'vggsound'  ``YTID, start_seconds, label, split`` without header; ``split`` filters rows.
+
 Every malformed row raises a ValueError naming the file, the line and the problem: a CSV row
 with more or fewer fields than the header, text that is not UTF-8 (a UTF-8 byte-order mark is
 fine). A file (or split) with no records is an error naming the split asked for and the splits
@@ -140,16 +142,20 @@ class AnnotationFormat:
 
 @ANNOTATION_FORMATS.register_module(name='csv')
 class CsvFormat(AnnotationFormat):
+    """A CSV file with a header row naming ``filename`` and optional ``labels``, ``clip_id``,
+    ``start``, ``end`` columns."""
     rows = staticmethod(_rows_csv)
 
 
 @ANNOTATION_FORMATS.register_module(name='jsonl')
 class JsonlFormat(AnnotationFormat):
+    """One JSON object per line, with the keys of the CSV format."""
     rows = staticmethod(_rows_jsonl)
 
 
 @ANNOTATION_FORMATS.register_module(name='audioset')
 class AudioSetFormat(AnnotationFormat):
+    """AudioSet segment CSVs: YouTube ids, start and end seconds, label MIDs."""
     rows = staticmethod(_rows_audioset)
     filename_template = '{ytid}.mp4'
     needs_label_file = True
@@ -157,6 +163,7 @@ class AudioSetFormat(AnnotationFormat):
 
 @ANNOTATION_FORMATS.register_module(name='vggsound')
 class VGGSoundFormat(AnnotationFormat):
+    """VGGSound's CSV: YouTube id, start second, label and split, no header."""
     rows = staticmethod(_rows_vggsound)
     filename_template = '{ytid}_{start:06d}.mp4'
 

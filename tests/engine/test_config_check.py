@@ -1,4 +1,4 @@
-"""Misspelt config keys fail when the run is built, naming the key meant (item 11)."""
+"""Misspelt config keys fail when the run is built, naming the key meant."""
 import pytest
 from mmengine.config import Config
 from mmengine.registry import DefaultScope

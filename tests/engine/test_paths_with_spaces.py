@@ -1,14 +1,14 @@
 """Paths with spaces cannot pass through --cfg-options (MMEngine strips whitespace from the
-values): refused up front instead of failing after stage 1 (item 12)."""
+values): refused up front instead of failing after stage 1."""
 import pytest
 
 from tools.train import parse_args as train_args
 from tests.conftest import REPO, TINY_STAGE1, TINY_STAGE2
-from tests.configs.test_stage2_configs import load_tool
+from tests.helpers import load_script
 
 
 def test_pipeline_refuses_a_work_root_with_spaces_before_running(tmp_path):
-    pipeline = load_tool('pretrain_pipeline')
+    pipeline = load_script('tools/pretrain_pipeline.py')
     root = tmp_path / 'dir with space'
     with pytest.raises(SystemExit, match=r'teacher_ckpt=.*dir with space.*contains whitespace'):
         pipeline.main([str(TINY_STAGE1), '--iters', '1', '--stage2-configs', str(TINY_STAGE2),

@@ -7,9 +7,9 @@ Pipeline order (App. B.1 and Table 9)::
     KaldiFbank                 -> results['audio'] [1, frames, num_mel_bins] (log-mel)
     AudioRandomRoll   (train)  R: cyclic roll in time, before padding so only real frames roll
     AudioPadCrop               -> [1, target_length, num_mel_bins]
+    SpecAugment       (fine-tune) time / frequency masking of the log-mel fbank, e.g. 192 / 48
     AudioNormalize             (x - mean) / (2 * std) with the dataset's statistics
     AudioAddNoise     (train)  N: Gaussian noise at 20 dB SNR on the spectrogram
-    SpecAugment       (fine-tune) time / frequency masking, e.g. 192 / 48
 
 Spectrogram transforms act on ``results['audio']`` ``[..., T, F]`` and use torch's global RNG
 (seeded per data-loader worker by PyTorch). No size is fixed here: target length and mel
@@ -227,7 +227,8 @@ class SpecAugment(BaseTransform):
     """SpecAugment time and frequency masking (Park et al. 2019; Table 9: 192 / 48 ...).
 
     Each mask has a width drawn uniformly from ``[0, max_width]`` at a uniform position and is
-    set to ``mask_value`` (0 = the dataset mean after :class:`AudioNormalize`).
+    set to ``mask_value`` (0 in the log-mel fbank, before :class:`AudioNormalize`, as
+    torchaudio's masking in AST / AudioMAE).
 
     Args:
         time_mask: maximum width of a time mask in frames (0 disables).

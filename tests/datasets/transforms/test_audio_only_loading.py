@@ -1,5 +1,5 @@
 """An audio-only pipeline does not open the video stream: a file whose video track is broken
-(here: declared but without a single frame) still gives its audio (item 14)."""
+(here: declared but without a single frame) still gives its audio."""
 import av
 import numpy as np
 import pytest
