@@ -58,10 +58,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 def convert(args):
     """(model, Conversion or None) for the arguments."""
     from mavil.apis import init_model, load_config
-    from mavil.checkpoint_io import load_checkpoint_file
-    from mavil.models import converters
-    from mavil.models.pretrained import unwrap_state
     from mavil.registry import MODELS, build_component
+    from mavil.weights import converters
+    from mavil.weights.checkpoint_io import load_checkpoint_file
+    from mavil.weights.matching import unwrap_state
 
     if args.source == 'export':
         return init_model(args.config, args.checkpoint, cfg_options=args.cfg_options,
@@ -120,8 +120,8 @@ def load_converted(model, state: dict) -> None:
 def main(argv=None):
     import torch
 
-    from mavil.checkpoint_io import with_pos_layouts
-    from mavil.safetensors_io import export_safetensors
+    from mavil.weights.checkpoint_io import with_pos_layouts
+    from mavil.weights.safetensors_io import export_safetensors
 
     args = parse_args(argv)
     model, conv = convert(args)

@@ -18,7 +18,7 @@ from collections import deque
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 
-from mavil.checkpoint_io import atomic_write_text, remove_stale_temporaries
+from mavil.weights.checkpoint_io import atomic_write_text, remove_stale_temporaries
 from mavil.registry import HOOKS
 from .config_check import check_checkpoint_hook_kwargs
 from .resume import LAST_CHECKPOINT

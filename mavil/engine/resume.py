@@ -14,7 +14,8 @@ from typing import Callable, Optional
 from mmengine.logging import MMLogger
 from torch import nn
 
-from mavil.checkpoint_io import UnsafeCheckpointError
+from mavil.weights.checkpoint_io import UnsafeCheckpointError
+from mavil.weights.matching import match_state_dict, summarize_keys, unwrap_state
 
 LAST_CHECKPOINT = 'last_checkpoint'
 
@@ -107,8 +108,6 @@ def check_checkpoint_fits(model: nn.Module, checkpoint: dict, filename: str, *,
         return
     import torch
 
-    from mavil.models.pretrained import match_state_dict, unwrap_state
-
     def tensors(state: dict) -> dict:  # leave out extra states (e.g. a teacher's record)
         return {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
 
@@ -138,7 +137,6 @@ def check_complete_load(model: nn.Module, filename: str) -> None:
     initialisation (a model adapting checkpoints, e.g. ``AVClassifier`` given a pre-training
     checkpoint, reports them in ``last_load_report``; other models are checked by
     :func:`check_checkpoint_fits`)."""
-    from mavil.models.pretrained import summarize_keys
     report = getattr(model, 'last_load_report', None)
     if report is None:
         return

@@ -38,11 +38,12 @@ from mmengine.model import MMDistributedDataParallel, is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-from mavil.checkpoint_io import (check_pos_layouts, fsync_file, load_checkpoint_file,
-                                 plain_data_message_hub, pos_layouts, recorded_pos_layouts,
-                                 remove_stale_temporaries)
 from mavil.registry import MODEL_WRAPPERS, RUNNERS
 from mavil.structures import MicroBatches
+from mavil.weights.checkpoint_io import (check_pos_layouts, fsync_file, load_checkpoint_file,
+                                         plain_data_message_hub, pos_layouts,
+                                         recorded_pos_layouts, remove_stale_temporaries)
+from mavil.weights.image_checkpoints import check_init_checkpoints
 from .accumulation import MicroBatchLoader, contrast_batch_note, resolve_exact_contrast
 from .config_check import check_env_cfg, check_top_level_keys
 from .dist_timeout import DEFAULT_TIMEOUT, naming_timeouts, resolve_timeout
@@ -220,7 +221,6 @@ class MAViLRunner(Runner):
     def train(self):
         """Check the files the model's ``init_cfg`` needs (e.g. the IN-SSL image checkpoint)
         before building data loaders, then train."""
-        from mavil.models.pretrained import check_init_checkpoints
         check_init_checkpoints(self.model)
         with naming_timeouts(self._dist_timeout), self._work_dir_lock():
             return super().train()

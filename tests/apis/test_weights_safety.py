@@ -13,9 +13,9 @@ import torch
 from mmengine.config import Config
 
 from mavil.apis import extract_features, inference_classifier, init_model
-from mavil.checkpoint_io import load_checkpoint_file
-from mavil.safetensors_io import (CONFIG_KEY, WeightsFileError, export_safetensors,
-                                  save_safetensors)
+from mavil.weights.checkpoint_io import load_checkpoint_file
+from mavil.weights.safetensors_io import (CONFIG_KEY, WeightsFileError, export_safetensors,
+                                          save_safetensors)
 from .conftest import REPO, TINY
 
 TINY_FT = REPO / 'tests/fixtures/configs/tiny_ft_av_files.py'
@@ -102,7 +102,7 @@ def test_exported_config_is_data_and_rebuilds(mavil_model, tmp_path):
 def test_every_entry_point_loads_weights_without_running_code(mavil_model, classifier, mark,
                                                               tmp_path, clip_dir):
     from mavil.engine import MAViLRunner
-    from mavil.models.pretrained import load_pretrained
+    from mavil.weights.matching import load_pretrained
     from mavil.registry import MODELS
     from tools.convert_weights import main as convert
     from tools.extract_features import main as extract
@@ -148,8 +148,8 @@ def test_every_entry_point_loads_weights_without_running_code(mavil_model, class
 def test_converter_reads_a_safetensors_source(tmp_path, mark):
     """An AudioMAE checkpoint given as .safetensors is read as tensors (not refused as
     'pickled objects'), its metadata never executed."""
-    from tests.models.test_converters import audio_stem, audiomae_pos, timm_blocks
-    from tests.models.test_converters import DEPTH, FIX
+    from tests.weights.test_converters import audio_stem, audiomae_pos, timm_blocks
+    from tests.weights.test_converters import DEPTH, FIX
     from tools.convert_weights import main as convert
     state = {**audio_stem(), **timm_blocks('blocks.', DEPTH), 'pos_embed': audiomae_pos()}
     src = save_safetensors(state, str(tmp_path / 'audiomae.safetensors'),
@@ -254,8 +254,8 @@ def test_converted_pth_records_its_position_layout(tmp_path):
     """AudioMAE weights (AudioMAE's table) converted to .pth, then used with a plain config
     (MAE's table): refused, naming the option that fixes it; with that option they load."""
     from mavil.engine import MAViLRunner
-    from tests.models.test_converters import audio_stem, audiomae_pos, timm_blocks
-    from tests.models.test_converters import DEPTH, FIX
+    from tests.weights.test_converters import audio_stem, audiomae_pos, timm_blocks
+    from tests.weights.test_converters import DEPTH, FIX
     from tools.convert_weights import main as convert
     state = {**audio_stem(), **timm_blocks('blocks.', DEPTH), 'pos_embed': audiomae_pos(),
              'norm.weight': torch.ones(audio_stem()['cls_token'].shape[-1]),

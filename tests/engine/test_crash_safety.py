@@ -9,8 +9,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mavil.checkpoint_io import load_checkpoint_file
 from mavil.engine import MAViLRunner
+from mavil.weights.checkpoint_io import load_checkpoint_file
 
 
 class SimulatedKill(BaseException):

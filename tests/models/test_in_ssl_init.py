@@ -15,8 +15,8 @@ from timm.models.vision_transformer import VisionTransformer
 import mavil.engine  # noqa: F401  (registers the runner)
 import mavil.models  # noqa: F401
 from mavil.download import DownloadError
-from mavil.models.pretrained import check_init_checkpoints, inflate_patch_embed
 from mavil.registry import MODELS
+from mavil.weights.image_checkpoints import check_init_checkpoints, inflate_patch_embed
 from tests.helpers import serve
 from tests.models.helpers import mae_2d
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mavil.apis.stages import final_checkpoint_name
-from mavil.checkpoint_io import load_checkpoint_file
+from mavil.weights.checkpoint_io import load_checkpoint_file
 from tests.conftest import REPO, TINY_STAGE1, TINY_STAGE2
 from .conftest import load_script
 

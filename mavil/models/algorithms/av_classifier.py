@@ -19,7 +19,7 @@ Multi-clip testing (App. B.3, Table 10): ``predict`` accepts video ``[B, N, 3, T
 Checkpoints: ``load_from`` accepts a MAViL pre-training checkpoint (stage 1 or 2; only the
 encoders are taken), an image ViT checkpoint (video encoder, inflated), or a checkpoint of this
 model. Shapes are checked and a report of matched / missing / unexpected keys is logged (see
-:mod:`mavil.models.pretrained`).
+:mod:`mavil.weights.matching`).
 """
 import copy
 from typing import Optional, Sequence, Union
@@ -30,7 +30,7 @@ from torch import nn
 
 from mavil.registry import MODELS, build_component
 from mavil.structures import AVDataSample
-from ..pretrained import LoadReport, adapt_checkpoint_state
+from mavil.weights.matching import LoadReport, adapt_checkpoint_state
 from ..layers import FinetuneMasking
 from ..necks import build_fusion
 from .base import FiniteLossModel

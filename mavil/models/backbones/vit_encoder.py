@@ -10,10 +10,10 @@ import torch
 from mmengine.model import BaseModule
 from torch import nn
 
+from mavil.pos_embed import sincos_pos_embed
 from mavil.registry import MODELS
 from ..layers import (AttentionBackend, MASKING_TYPES, MaskInfo, PatchEmbed, check_mask_ratio,
-                      gather_tokens, init_mae_weights, make_blocks, run_blocks, sample_mask,
-                      sincos_pos_embed)
+                      gather_tokens, init_mae_weights, make_blocks, run_blocks, sample_mask)
 
 # name -> (embed_dim, depth, num_heads)
 VIT_ARCHS: dict[str, dict[str, int]] = {
@@ -48,7 +48,7 @@ class MaskedViTEncoder(BaseModule):
         mask_type: one of ``allowed_mask_types``.
         with_cp: activation checkpointing per block (less memory, ~1 more forward).
         pos_layout: the fixed position table: 'mae' (default, see
-            :mod:`mavil.models.layers.pos_embed`), or the table imported weights were trained
+            :mod:`mavil.pos_embed`), or the table imported weights were trained
             with: 'audiomae' (AudioMAE's 2D table), 'concat_t' (video, MAViL's released
             checkpoints). Set by ``tools/convert_weights.py``.
     """

@@ -6,9 +6,10 @@ import torch
 from mmengine.model import BaseModule
 from torch import nn
 
+from mavil.pos_embed import sincos_pos_embed
 from mavil.registry import MODELS
 from ..layers import (AttentionBackend, MaskInfo, gather_tokens, init_mae_weights, make_blocks,
-                      run_blocks, sincos_pos_embed)
+                      run_blocks)
 
 
 @MODELS.register_module()

@@ -2,7 +2,6 @@
 from .masking import (MASKING_TYPES, FinetuneMasking, MaskInfo, check_mask_ratio, gather_tokens,
                       sample_mask, slot_drop_mask)
 from .patches import PatchEmbed, grid_shape, patchify, unpatchify
-from .pos_embed import sincos_pos_embed
 from .transformer import (ATTENTION_BACKENDS, Attention, AttentionBackend, Block, call_block,
                           check_attention_backend, make_blocks, math_attention, run_blocks)
 from .weight_init import init_mae_weights
@@ -12,5 +11,5 @@ __all__ = [
     'math_attention', 'Block', 'call_block', 'make_blocks', 'run_blocks', 'MASKING_TYPES',
     'FinetuneMasking', 'MaskInfo', 'check_mask_ratio',
     'gather_tokens', 'sample_mask', 'slot_drop_mask', 'PatchEmbed', 'grid_shape', 'patchify',
-    'unpatchify', 'sincos_pos_embed', 'init_mae_weights'
+    'unpatchify', 'init_mae_weights'
 ]

@@ -28,9 +28,9 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from torch import nn
 
-from mavil.checkpoint_io import (check_pos_layouts, load_checkpoint_file, model_state_dict,
-                                 recorded_pos_layouts)
 from mavil.registry import MODELS, build_component
+from mavil.weights.checkpoint_io import (check_pos_layouts, load_checkpoint_file,
+                                         model_state_dict, recorded_pos_layouts)
 from ..necks import build_fusion
 
 TARGET_TYPES = ('M-Fusion', 'M-Uni', 'A/V-MAE')

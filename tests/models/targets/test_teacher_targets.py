@@ -6,9 +6,9 @@ import torch
 from mmengine.config import Config
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-from mavil.checkpoint_io import load_checkpoint_file
 from mavil.models.targets.teacher_targets import cpu_has_fast_bf16
 from mavil.registry import MODELS
+from mavil.weights.checkpoint_io import load_checkpoint_file
 from tests.conftest import TINY_STAGE1
 from tests.models.targets.conftest import save_model
 

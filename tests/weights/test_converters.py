@@ -5,7 +5,7 @@ Synthetic state dicts use the sources' exact key names (AudioMAE ``models_mae`` 
 architecture. The reference forwards are written here from the public architectures'
 equations (timm pre-norm blocks, conv patch embedding as a matmul over unfolded patches,
 mean pooling, fc_norm, head) and use each source's OWN position-table formula, independently
-of mavil.models.layers.pos_embed.
+of mavil.pos_embed.
 """
 from pathlib import Path
 
@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from mavil.apis import init_model
-from mavil.models.converters import (convert_audiomae, convert_avsuperb_mavil,
-                                     detect_pos_layout)
+from mavil.weights.converters import (convert_audiomae, convert_avsuperb_mavil,
+                                      detect_pos_layout)
 
 REPO = Path(__file__).resolve().parents[2]
 FIX = REPO / 'tests/fixtures/configs'
@@ -225,7 +225,7 @@ def test_avsuperb_mavil_av_fusion_into_classifier(tmp_path):
     torch.testing.assert_close(logits, expected, rtol=1e-4, atol=1e-4)
 
     # safetensors round trip: config (pos layouts, fusion depth) travels in the metadata
-    from mavil.safetensors_io import export_safetensors, read_metadata
+    from mavil.weights.safetensors_io import export_safetensors, read_metadata
     path = str(tmp_path / 'mavil_av.safetensors')
     export_safetensors(model, path)
     assert 'concat_t' in read_metadata(path)['mavil_config_json']
@@ -278,7 +278,7 @@ def test_convert_tool_audiomae_and_export(tmp_path):
     main(['export', str(FIX / 'tiny_stage1.py'), str(ckpt), '--out', str(enc),
           '--cfg-options', 'model.audio_encoder.pos_layout=audiomae',
           '--parts', 'audio_encoder', 'video_encoder', 'fusion'])
-    from mavil.safetensors_io import load_safetensors, stored_parts
+    from mavil.weights.safetensors_io import load_safetensors, stored_parts
     assert stored_parts(str(enc)) == ['audio_encoder', 'fusion', 'video_encoder']
     assert not any(k.startswith('audio_decoder') for k in load_safetensors(str(enc)))
     partial = init_model(None, str(enc))  # decoders keep their init; encoders must match

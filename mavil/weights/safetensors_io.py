@@ -10,7 +10,7 @@ A file written by :func:`export_safetensors` carries in its metadata:
   is built;
 * ``mavil_parts``: the top-level modules stored (e.g. ``audio_encoder,video_encoder,fusion``);
 * ``mavil_pos_layouts``: JSON ``{module: layout}`` of the encoders' fixed position tables
-  (:func:`mavil.checkpoint_io.pos_layouts`), checked against the receiving model at load;
+  (:func:`mavil.weights.checkpoint_io.pos_layouts`), checked against the receiving model at load;
 * ``mavil_format``: ``'mavil-weights-v2'``.
 """
 import json
@@ -93,7 +93,7 @@ def export_safetensors(model: nn.Module, path: str, cfg=None,
         cfg: an mmengine ``Config`` (or None: no config stored).
         parts: top-level module names to keep; None keeps everything.
     """
-    from mavil.checkpoint_io import pos_layouts
+    from .checkpoint_io import pos_layouts  # here: checkpoint_io imports this module
     state = model.state_dict()
     available = _top_modules(state)
     if parts is not None:

@@ -8,7 +8,7 @@ Sources (all loaded weights-only; pass the state dict, ``{'model': ...}`` unwrap
   (no ``norm``; ``fc_norm``, ``head``) -> our ``audio_encoder`` (+ ``head`` of an audio
   ``AVClassifier``).
 * ImageNet MAE / timm ViT -> ``video_encoder``, 2D patch kernel inflated to the tubelet
-  (:func:`mavil.models.pretrained.image_vit_to_video_encoder`).
+  (:func:`mavil.weights.image_checkpoints.image_vit_to_video_encoder`).
 * MAViL fine-tuned weights released with av-superb (``models_vitmm.VisionTransformerMM``):
   audio ``patch_embed`` / ``cls_token`` / ``pos_embed`` / ``blocks``; video ``patch_embed_v`` /
   ``cls_token_v`` / ``pos_embed_v`` / ``blocks_v``; A+V fusion ``blocks_av`` + ``fc_norm_av`` +
@@ -16,7 +16,7 @@ Sources (all loaded weights-only; pass the state dict, ``{'model': ...}`` unwrap
   ``AVClassifier``.
 
 Position tables are never copied blindly: each checkpoint's table is compared with the tables
-our encoders can compute (:data:`mavil.models.layers.pos_embed.POS_LAYOUTS`); the matching
+our encoders can compute (:data:`mavil.pos_embed.POS_LAYOUTS`); the matching
 layout is returned as a config option (``pos_layout``), and a table matching none fails.
 Timm's blocks (``norm1``, ``attn.qkv``, ``attn.proj``, ``norm2``, ``mlp.fc1``, ``mlp.fc2``)
 have the same names and shapes as ours.
@@ -27,7 +27,8 @@ from typing import Mapping, Sequence
 
 import torch
 
-from .layers.pos_embed import sincos_pos_embed
+from mavil.pos_embed import sincos_pos_embed
+from .image_checkpoints import image_vit_to_video_encoder
 
 POS_ATOL = 1e-4
 
@@ -132,7 +133,6 @@ def convert_audiomae(state: Mapping[str, torch.Tensor], *,
 def convert_image_vit(state: Mapping[str, torch.Tensor], encoder: torch.nn.Module, *,
                       prefix: str = 'video_encoder.', pos_embed: str = 'check') -> Conversion:
     """ImageNet MAE / timm ViT -> a video encoder (2D patch kernel inflated)."""
-    from .pretrained import image_vit_to_video_encoder
     converted, ignored, notes = image_vit_to_video_encoder(
         state, encoder, prefix, pos_embed=pos_embed, source='image ViT checkpoint')
     return Conversion(state=converted, ignored=list(ignored), notes=list(notes))

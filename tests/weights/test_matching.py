@@ -8,8 +8,9 @@ from timm.models.vision_transformer import VisionTransformer
 import mavil.models  # noqa: F401
 from mavil.models.backbones import VideoViT
 from mavil.models.layers import PatchEmbed
-from mavil.models.pretrained import inflate_patch_embed, load_pretrained
 from mavil.registry import MODELS
+from mavil.weights.image_checkpoints import inflate_patch_embed
+from mavil.weights.matching import load_pretrained
 from tests.models.helpers import AUDIO, TINY, classifier, mae_2d, tiny_mavil
 
 def image_vit(mae_positions: bool = True) -> VisionTransformer:

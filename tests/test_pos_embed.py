@@ -14,7 +14,7 @@ import torch
 
 from mavil.models.backbones import AudioViT, VideoViT
 from mavil.models.heads import MaskedDecoder
-from mavil.models.layers import sincos_pos_embed
+from mavil.pos_embed import sincos_pos_embed
 from tests.models.helpers import mae_1d, mae_2d
 
 

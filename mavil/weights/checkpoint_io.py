@@ -1,6 +1,5 @@
-"""Checkpoint files with torch >= 2.6 (weights_only by default): file-level I/O, below both
-``mavil.engine`` (the runner's resume / save) and ``mavil.models`` (teachers, pre-trained
-weights).
+"""Checkpoint files with torch >= 2.6 (weights_only by default): loading, atomic writes and the
+position-table layouts a file records.
 
 Policy:
   * weights for initialisation (``load_from``, teachers, fine-tuning) load with
@@ -10,7 +9,7 @@ Policy:
     numbers, strings and the message hub's history); full unpickling, which can run code
     stored in the file, only with the explicit ``--unsafe-load`` opt-in (``trusted=True``).
   * a ``.safetensors`` file (by name or content) is read as tensors, never unpickled; its
-    metadata config is not used here (see :mod:`mavil.safetensors_io`).
+    metadata config is not used here (see :mod:`mavil.weights.safetensors_io`).
   * files record the encoders' fixed position-table layouts (``meta['pos_layouts']``, see
     :func:`pos_layouts`); loading into a model whose layouts differ is refused.
   * every write goes to ``NAME.tmp`` first and is renamed into place once complete, so a
@@ -24,6 +23,8 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Union
 import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
+
+from .safetensors_io import is_safetensors_file, safetensors_checkpoint
 
 MapLocation = Union[str, torch.device, Callable, None]
 
@@ -72,7 +73,6 @@ def load_checkpoint_file(path: str, map_location: MapLocation = 'cpu', *,
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint not found: {path}')
-    from mavil.safetensors_io import is_safetensors_file, safetensors_checkpoint
     if is_safetensors_file(path):
         return safetensors_checkpoint(path)
     try:
