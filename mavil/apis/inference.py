@@ -15,6 +15,11 @@ from mmengine.config import Config
 from torch import nn
 
 from mavil.registry import MODELS, build_component
+from mavil.weights.checkpoint_io import (check_pos_layouts, load_checkpoint_file,
+                                         model_state_dict, recorded_pos_layouts)
+from mavil.weights.matching import summarize_keys
+from mavil.weights.safetensors_io import is_safetensors_file, stored_parts
+from .stored_config import config_from_safetensors
 
 ConfigLike = Union[str, Config, dict]
 
@@ -69,7 +74,6 @@ def init_model(config: Optional[ConfigLike], checkpoint: Optional[str] = None,
     if config is None:
         if not (checkpoint or '').endswith('.safetensors'):
             raise ValueError('config=None needs a .safetensors checkpoint that stores its config')
-        from mavil.weights.safetensors_io import config_from_safetensors
         config = config_from_safetensors(checkpoint)
     cfg = load_config(config, cfg_options)
     model = build_component(MODELS, cfg.model)
@@ -87,9 +91,6 @@ def load_weights(model: nn.Module, checkpoint: str, *, unsafe_load: bool = False
     Trainable weights left out (modules a partial ``.safetensors`` export does not hold, or
     anything with ``strict=False``) are recorded as ``model.missing_weights`` for
     :func:`require_weights`, unless ``allow_partial``."""
-    from mavil.weights.checkpoint_io import (check_pos_layouts, load_checkpoint_file,
-                                             model_state_dict, recorded_pos_layouts)
-    from mavil.weights.safetensors_io import is_safetensors_file, stored_parts
     parts = stored_parts(checkpoint) if is_safetensors_file(checkpoint) else None
     loaded = load_checkpoint_file(checkpoint, trusted=unsafe_load)
     check_pos_layouts(model, recorded_pos_layouts(loaded), checkpoint)
@@ -128,7 +129,6 @@ def require_weights(model: nn.Module, modules: Optional[Sequence[nn.Module]], wh
         named = dict(model.named_parameters())
         missing = [k for k in missing if k in named and id(named[k]) in ids]
     if missing:
-        from mavil.weights.matching import summarize_keys
         raise RuntimeError(
             f'cannot {what}: {getattr(model, "weights_source", "the checkpoint")} lacks '
             f'{len(missing)} trainable weights this needs, which would keep their random '

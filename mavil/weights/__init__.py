@@ -8,4 +8,6 @@
 * :mod:`~mavil.weights.image_checkpoints`: image ViT checkpoints as video encoder
   initialisations (inflation, position-table check, where to download them);
 * :mod:`~mavil.weights.converters`: public checkpoints (AudioMAE, av-superb) to our keys.
+
+Nothing here imports ``mavil.models``, ``mavil.engine`` or ``mavil.apis``.
 """

@@ -1,0 +1,46 @@
+"""The low-level modules import nothing above them, function-level imports included."""
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]  # holds the mavil package
+ABOVE_WEIGHTS = ('mavil.models', 'mavil.engine', 'mavil.apis', 'mavil.datasets', 'mavil.demo',
+                 'mavil.evaluation', 'mavil.analysis', 'mavil.visualization')
+# (module or package below mavil/, the packages it must not import)
+LAYERS = [('weights', ABOVE_WEIGHTS), ('pos_embed.py', ABOVE_WEIGHTS + ('mavil.weights', ))]
+
+
+def imported_modules(path: Path, root: Path = ROOT) -> list[str]:
+    """Absolute names of every module ``path`` imports anywhere in it (relative imports
+    resolved against its package below ``root``)."""
+    package = path.relative_to(root).with_suffix('').parts[:-1]
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            parts = list(package[:len(package) - node.level + 1]) if node.level else []
+            base = '.'.join(parts + ([node.module] if node.module else []))
+            names += [base] + [f'{base}.{alias.name}' for alias in node.names]
+    return names
+
+
+def test_imported_modules_sees_relative_and_function_level_imports(tmp_path):
+    (tmp_path / 'mavil' / 'weights').mkdir(parents=True)
+    module = tmp_path / 'mavil' / 'weights' / 'x.py'
+    module.write_text('from .y import z\n\n\ndef f():\n    from ..models import m\n'
+                      '    import mavil.engine\n')
+    names = imported_modules(module, tmp_path)
+    assert {'mavil.weights.y.z', 'mavil.models.m', 'mavil.engine'} <= set(names)
+
+
+@pytest.mark.parametrize('where, forbidden', LAYERS, ids=[where for where, _ in LAYERS])
+def test_low_level_modules_do_not_import_higher_packages(where, forbidden):
+    path = ROOT / 'mavil' / where
+    files = [path] if path.suffix == '.py' else sorted(path.rglob('*.py'))
+    assert files
+    offending = [f'{f.relative_to(ROOT)} imports {name}' for f in files
+                 for name in imported_modules(f)
+                 if any(name == top or name.startswith(top + '.') for top in forbidden)]
+    assert not offending, offending
