@@ -17,7 +17,7 @@ from torch import nn
 from mavil.registry import MODELS, build_component
 from mavil.weights.checkpoint_io import (check_pos_layouts, load_checkpoint_file,
                                          model_state_dict, recorded_pos_layouts)
-from mavil.weights.matching import summarize_keys
+from mavil.weights.matching import key_listing, summarize_keys
 from mavil.weights.safetensors_io import is_safetensors_file, stored_parts
 from .stored_config import config_from_safetensors
 
@@ -104,9 +104,9 @@ def load_weights(model: nn.Module, checkpoint: str, *, unsafe_load: bool = False
     missing = [k for k in result.missing_keys if parts is None or k.split('.', 1)[0] in parts]
     problems = []
     if missing:
-        problems.append(f'missing in the checkpoint: {_few(missing)}')
+        problems.append(f'missing in the checkpoint: {key_listing(missing, 8)}')
     if result.unexpected_keys:
-        problems.append(f'not in the model: {_few(result.unexpected_keys)}')
+        problems.append(f'not in the model: {key_listing(result.unexpected_keys, 8)}')
     if strict and problems:
         raise RuntimeError(f'{checkpoint} does not fit {type(model).__name__}: '
                            + '; '.join(problems) + '. Is it a checkpoint of this config?')
@@ -135,11 +135,6 @@ def require_weights(model: nn.Module, modules: Optional[Sequence[nn.Module]], wh
             f'initialisation: {summarize_keys(missing)}. Use a checkpoint that holds them '
             '(e.g. an export with those --parts), or pass --allow-partial '
             '(allow_partial=True) to use them random knowingly.')
-
-
-def _few(keys: list[str], limit: int = 8) -> str:
-    more = len(keys) - limit
-    return ', '.join(keys[:limit]) + (f', ... ({more} more)' if more > 0 else '')
 
 
 # ------------------------------------------------------------------------ classification

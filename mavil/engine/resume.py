@@ -15,7 +15,7 @@ from mmengine.logging import MMLogger
 from torch import nn
 
 from mavil.weights.checkpoint_io import UnsafeCheckpointError
-from mavil.weights.matching import match_state_dict, summarize_keys, unwrap_state
+from mavil.weights.matching import key_listing, match_state_dict, summarize_keys, unwrap_state
 
 LAST_CHECKPOINT = 'last_checkpoint'
 
@@ -90,11 +90,6 @@ def drop_from_checkpoint(checkpoint: dict, keys: list[str]) -> None:
         weights.pop(f'module.{key}', None)
 
 
-def _listing(keys: list[str], limit: int = 20) -> str:
-    more = f', ... ({len(keys) - limit} more)' if len(keys) > limit else ''
-    return ', '.join(keys[:limit]) + more
-
-
 def check_checkpoint_fits(model: nn.Module, checkpoint: dict, filename: str, *,
                           resuming: bool = False) -> None:
     """Raise when ``checkpoint`` does not fit ``model``: any tensor shape differs, or a
@@ -118,7 +113,7 @@ def check_checkpoint_fits(model: nn.Module, checkpoint: dict, filename: str, *,
         drop_from_checkpoint(checkpoint, reinit)
         state = {k: v for k, v in state.items() if k not in reinit}
         MMLogger.get_current_instance().warning(
-            f'{filename}: {_listing(reinit)} keep their initialisation: their shape follows the '
+            f'{filename}: {key_listing(reinit)} keep their initialisation: their shape follows the '
             f'targets, which differ from the checkpoint\'s (e.g. raw patches vs a teacher)')
     report = match_state_dict(state, model_state, source=filename, what=type(model).__name__)
     trainable = {name for name, p in model.named_parameters() if p.requires_grad}
@@ -127,9 +122,9 @@ def check_checkpoint_fits(model: nn.Module, checkpoint: dict, filename: str, *,
         raise RuntimeError(
             f'checkpoint {filename} does not fit {type(model).__name__}: {len(absent)} of its '
             f'{len(trainable)} trainable parameters are not in the file (they would keep their '
-            f'random initialisation; a checkpoint of another model?): {_listing(absent)}. '
+            f'random initialisation; a checkpoint of another model?): {key_listing(absent)}. '
             f'{len(report.matched)} tensors matched; keys only in the file: '
-            f'{_listing(report.unexpected)}')
+            f'{key_listing(report.unexpected)}')
 
 
 def check_complete_load(model: nn.Module, filename: str) -> None:

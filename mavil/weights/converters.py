@@ -29,6 +29,7 @@ import torch
 
 from mavil.pos_embed import sincos_pos_embed
 from .image_checkpoints import image_vit_to_video_encoder
+from .matching import key_listing
 
 POS_ATOL = 1e-4
 
@@ -51,8 +52,7 @@ class Conversion:
 
     def __str__(self) -> str:
         lines = [f'converted {len(self.state)} tensors; ignored {len(self.ignored)}'
-                 + (f' ({", ".join(self.ignored[:8])}{", ..." if len(self.ignored) > 8 else ""})'
-                    if self.ignored else '')]
+                 + (f' ({key_listing(self.ignored, 8)})' if self.ignored else '')]
         lines += [f'  {n}' for n in self.notes]
         if self.cfg_options:
             lines.append('  config: ' + ' '.join(f'{k}={v!r}' for k, v in

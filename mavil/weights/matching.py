@@ -28,13 +28,14 @@ from torch import nn
 from .checkpoint_io import load_checkpoint_file, model_state_dict
 from .image_checkpoints import image_vit_to_video_encoder, is_image_vit_state
 
-_MAX_LISTED = 20
+MAX_LISTED = 20
 
 
-def _listing(items: Sequence[str]) -> str:
-    shown = ', '.join(items[:_MAX_LISTED])
-    more = len(items) - _MAX_LISTED
-    return shown + (f', ... ({more} more)' if more > 0 else '')
+def key_listing(keys: Sequence[str], limit: int = MAX_LISTED, sep: str = ', ') -> str:
+    """The first ``limit`` of ``keys`` joined by ``sep``, then ``... (N more)`` for the rest:
+    key lists in messages stay readable for checkpoints with hundreds of tensors."""
+    more = len(keys) - limit
+    return sep.join(keys[:limit]) + (f'{sep}... ({more} more)' if more > 0 else '')
 
 
 def summarize_keys(keys: Sequence[str]) -> str:
@@ -96,13 +97,11 @@ def match_state_dict(state: Mapping[str, torch.Tensor], model_state: Mapping[str
             f'checkpoint ({source}) does not fit {what}: {len(mismatched)} tensor shapes differ '
             f'(a checkpoint of another architecture? compare arch / input_size / patch_size / '
             f'num_classes with the config it was trained with):\n  '
-            + '\n  '.join(mismatched[:_MAX_LISTED])
-            + (f'\n  ... ({len(mismatched) - _MAX_LISTED} more)'
-               if len(mismatched) > _MAX_LISTED else ''))
+            + key_listing(mismatched, sep='\n  '))
     if not report.matched:
         raise RuntimeError(
             f'checkpoint ({source}) shares no tensor with {what}. Checkpoint keys: '
-            f'{_listing(sorted(state))}; model keys: {_listing(list(model_state))}')
+            f'{key_listing(sorted(state))}; model keys: {key_listing(list(model_state))}')
     return report
 
 

@@ -10,7 +10,7 @@ from mavil.models.backbones import VideoViT
 from mavil.models.layers import PatchEmbed
 from mavil.registry import MODELS
 from mavil.weights.image_checkpoints import inflate_patch_embed
-from mavil.weights.matching import load_pretrained
+from mavil.weights.matching import key_listing, load_pretrained
 from tests.models.helpers import AUDIO, TINY, classifier, mae_2d, tiny_mavil
 
 def image_vit(mae_positions: bool = True) -> VisionTransformer:
@@ -166,3 +166,13 @@ def test_checkpoint_of_another_architecture_fails_listing_shapes():
     with pytest.raises(RuntimeError, match='shares no tensor'):
         classifier(('audio', )).load_state_dict({'backbone.weight': torch.zeros(1)},
                                                 strict=False)
+
+
+@pytest.mark.parametrize('count, limit, want', [
+    (0, 3, ''), (2, 3, 'k0, k1'), (3, 3, 'k0, k1, k2'), (5, 3, 'k0, k1, k2, ... (2 more)')])
+def test_key_listing_shows_the_first_keys_and_counts_the_rest(count, limit, want):
+    assert key_listing([f'k{i}' for i in range(count)], limit) == want
+
+
+def test_key_listing_with_another_separator():
+    assert key_listing(['a', 'b', 'c'], 1, sep='\n  ') == 'a\n  ... (2 more)'

@@ -31,11 +31,11 @@ from torch import nn
 from mavil.registry import MODELS, build_component
 from mavil.weights.checkpoint_io import (check_pos_layouts, load_checkpoint_file,
                                          model_state_dict, recorded_pos_layouts)
+from mavil.weights.matching import key_listing
 from ..necks import build_fusion
 
 TARGET_TYPES = ('M-Fusion', 'M-Uni', 'A/V-MAE')
 _REPO_ROOT = Path(__file__).resolve().parents[3]
-_MAX_LISTED = 20
 
 
 class FrozenTeacher(nn.Module):
@@ -74,12 +74,6 @@ def weights_sha256(state: dict[str, torch.Tensor]) -> str:
         digest.update(f'{key}|{t.dtype}|{tuple(t.shape)}|'.encode())
         digest.update(t.reshape(-1).view(torch.uint8).numpy())  # no copy
     return digest.hexdigest()
-
-
-def _listing(keys: list[str]) -> str:
-    shown = ', '.join(keys[:_MAX_LISTED])
-    more = len(keys) - _MAX_LISTED
-    return shown + (f', ... ({more} more)' if more > 0 else '')
 
 
 @MODELS.register_module()
@@ -250,11 +244,11 @@ class TeacherTargets(nn.Module):
                      f'{self.teacher_config_path or "(given as a dict)"}: the config must be the '
                      'one the checkpoint was trained with.']
             if missing:
-                lines.append(f'  missing keys ({len(missing)}): {_listing(missing)}')
+                lines.append(f'  missing keys ({len(missing)}): {key_listing(missing)}')
             if unexpected:
-                lines.append(f'  unexpected keys ({len(unexpected)}): {_listing(unexpected)}')
+                lines.append(f'  unexpected keys ({len(unexpected)}): {key_listing(unexpected)}')
             if shapes:
-                lines.append(f'  shape mismatches ({len(shapes)}): {_listing(shapes)}')
+                lines.append(f'  shape mismatches ({len(shapes)}): {key_listing(shapes)}')
             raise RuntimeError('\n'.join(lines))
         teacher.load_state_dict(mine, strict=True)
         return weights_sha256(mine)
