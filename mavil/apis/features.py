@@ -3,9 +3,10 @@
 Every file goes through the model's config's test pipeline (:class:`ClipLoader`) for the
 streams it has: an audio-only file yields an audio embedding and no video embedding (and the
 other way round); a file that cannot be used at all is listed in ``failed`` with its reason.
-Embeddings are ``mean_pool(encoder(x, masked=False))`` ([CLS] excluded), what ``MAViL`` /
-``AVRetriever`` ``extract_feat`` return; multi-clip video (``num_clips > 1`` in the test
-pipeline) is averaged over its clips as ``AVRetriever`` does.
+Embeddings are :func:`mavil.models.layers.pooling.full_view_embedding` (the unmasked
+encoder's patch tokens averaged, [CLS] excluded), what ``MAViL`` / ``AVRetriever``
+``extract_feat`` return; multi-clip video (``num_clips > 1`` in the test pipeline) is averaged
+over its clips.
 """
 import csv
 import os
@@ -216,17 +217,10 @@ def _preprocess(model: nn.Module, inputs: dict[str, list[torch.Tensor]]) -> dict
 def embed_batch(model: nn.Module, inputs: dict[str, torch.Tensor],
                 with_tokens: bool = False) -> tuple[dict, dict]:
     """Preprocessed inputs -> (embeddings {m: [B, D]}, tokens {m: [B, (clips,) 1 + L, D]})."""
-    from mavil.models.algorithms.mavil import mean_pool
+    from mavil.models.layers import full_view_embedding
     embeddings, tokens = {}, {}
     for m, x in inputs.items():
-        encoder = model.encoders[m]
-        clips = x.shape[1] if (m == 'video' and x.dim() == 6) else None
-        flat = x.flatten(0, 1) if clips else x
-        tok = encoder(flat, masked=False)[0]  # [B (* clips), 1 + L, D]
-        emb = mean_pool(tok)
-        if clips:
-            emb = emb.view(-1, clips, emb.shape[-1]).mean(dim=1)
-            tok = tok.view(-1, clips, *tok.shape[1:])
+        emb, tok = full_view_embedding(model.encoders[m], x, m)
         embeddings[m] = emb.float()
         if with_tokens:
             tokens[m] = tok.float()

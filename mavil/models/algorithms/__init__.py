@@ -1,5 +1,5 @@
 from .av_classifier import AVClassifier, labels_to_targets
 from .av_retriever import AVRetriever
-from .mavil import MAViL, mean_pool
+from .mavil import MAViL
 
-__all__ = ['MAViL', 'mean_pool', 'AVClassifier', 'AVRetriever', 'labels_to_targets']
+__all__ = ['MAViL', 'AVClassifier', 'AVRetriever', 'labels_to_targets']

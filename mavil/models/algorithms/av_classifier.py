@@ -31,10 +31,9 @@ from torch import nn
 from mavil.registry import MODELS, build_component
 from mavil.structures import AVDataSample
 from mavil.weights.matching import LoadReport, adapt_checkpoint_state
-from ..layers import FinetuneMasking
+from ..layers import FinetuneMasking, flatten_clips, mean_over_clips, mean_pool
 from ..necks import build_fusion
 from .base import FiniteLossModel
-from .mavil import mean_pool
 
 ComponentCfg = Union[dict, nn.Module]
 MODALITY_SETS = (('audio', ), ('video', ), ('audio', 'video'))
@@ -229,16 +228,10 @@ class AVClassifier(FiniteLossModel):
         num_clips = 1
         tokens = {}
         if 'video' in self.modalities:
-            video = inputs['video']
-            if video.dim() == 6:  # [B, N, 3, T, H, W] multi-clip
-                if masked:
-                    raise ValueError('multi-clip video is for testing; training takes one '
-                                     'clip per sample [B, 3, T, H, W]')
-                num_clips = video.shape[1]
-                video = video.flatten(0, 1)
-            elif video.dim() != 5:
-                raise ValueError(f'video must be [B, 3, T, H, W] or [B, N, 3, T, H, W], got '
-                                 f'{list(video.shape)}')
+            if masked and inputs['video'].dim() == 6:
+                raise ValueError('multi-clip video is for testing; training takes one '
+                                 'clip per sample [B, 3, T, H, W]')
+            video, num_clips = flatten_clips(inputs['video'])  # [B * N, 3, T, H, W]
             tokens['video'] = self._encode('video', video, masked)
         if 'audio' in self.modalities:
             audio = self._encode('audio', inputs['audio'], masked)
@@ -275,7 +268,7 @@ class AVClassifier(FiniteLossModel):
         """Sets ``pred_score`` [C] (sigmoid or softmax, averaged over video clips)."""
         num_clips = self._num_clips(inputs)
         logits = self.head(self.extract_feat(inputs, masked=False))
-        scores = self.scores(logits).view(-1, num_clips, logits.shape[-1]).mean(dim=1)
+        scores = mean_over_clips(self.scores(logits), num_clips)  # [B, C]
         data_samples = data_samples or [AVDataSample() for _ in range(scores.shape[0])]
         for sample, score in zip(data_samples, scores):
             sample.pred_score = score.detach()
@@ -291,5 +284,5 @@ class AVClassifier(FiniteLossModel):
         if mode == 'tensor':  # logits [B, C], averaged over video clips
             num_clips = self._num_clips(inputs)
             logits = self.head(self.extract_feat(inputs, masked=False))
-            return logits.view(-1, num_clips, logits.shape[-1]).mean(dim=1)
+            return mean_over_clips(logits, num_clips)
         raise ValueError(f'invalid forward mode {mode!r}; use loss, predict or tensor')

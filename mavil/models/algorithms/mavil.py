@@ -17,7 +17,7 @@ from torch import nn
 from mavil.contracts import MaskedEncoder, TargetGenerator, check_contract
 from mavil.registry import MODELS, build_component
 from mavil.structures import AVDataSample, MicroBatches
-from ..layers import MaskInfo
+from ..layers import MaskInfo, full_view_embedding, mean_pool
 from ..necks import build_fusion
 from .base import FiniteLossModel
 from .exact_contrast import RNGState, exact_contrast_step, replay_rng
@@ -47,11 +47,6 @@ class EncodedViews:
 def _count(value: int, like: torch.Tensor) -> torch.Tensor:
     """A logged count (a tensor, as MMEngine's log processor wants)."""
     return torch.tensor(float(value), device=like.device)
-
-
-def mean_pool(tokens: torch.Tensor) -> torch.Tensor:
-    """Instance embedding: mean over patch tokens, [CLS] excluded. [B, 1 + K, D] -> [B, D]."""
-    return tokens[:, 1:].mean(dim=1)
 
 
 @MODELS.register_module()
@@ -223,8 +218,9 @@ class MAViL(FiniteLossModel):
 
     @torch.no_grad()
     def extract_feat(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Full-view (unmasked) uni-modal embeddings: {'audio': [B, D], 'video': [B, D]}."""
-        return {m: mean_pool(enc(inputs[m], masked=False)[0])
+        """Full-view (unmasked) uni-modal embeddings: {'audio': [B, D], 'video': [B, D]}; a
+        video of N clips [B, N, 3, T, H, W] is embedded as the mean of its clips'."""
+        return {m: full_view_embedding(enc, inputs[m], m)[0]
                 for m, enc in self.encoders.items() if m in inputs}
 
     def predict(self, inputs: dict[str, torch.Tensor],
