@@ -1,4 +1,4 @@
-"""MMEngine Runner with the fixes this stack needs (DESIGN.md §6).
+"""MMEngine Runner adapted to this stack (MMEngine 0.10.7, torch >= 2.6, CPU or CUDA).
 
 * CPU distributed training: MMEngine 0.10.7 calls ``torch.cuda.set_device`` in ``init_dist``
   and passes ``device_ids`` to DDP unconditionally; without CUDA we start a gloo process group

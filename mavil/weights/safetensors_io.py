@@ -24,7 +24,7 @@ from torch import nn
 FORMAT = 'mavil-weights-v2'
 CONFIG_KEY = 'mavil_config_json'
 LAYOUTS_KEY = 'mavil_pos_layouts'
-PYTHON_CONFIG_KEY = 'mavil_config'  # Python text in files of older versions: never executed
+PYTHON_CONFIG_KEY = 'mavil_config'  # Python config text (format v1 files): never executed
 
 
 class WeightsFileError(ValueError):
