@@ -132,6 +132,14 @@ def ref_encoder(x, s, stem, patch, pos, blocks, depth):
     return h
 
 
+def ref_audio_logits(x, s, norm, head):
+    """An audio classifier with global pooling: encoder, mean over patch tokens, ``norm``
+    (LayerNorm), linear ``head``."""
+    h = ref_encoder(x, s, 'patch_embed', (AUDIO_P, AUDIO_P), audiomae_pos(), 'blocks.', DEPTH)
+    pooled = ln(h[:, 1:].mean(1), s[f'{norm}.weight'], s[f'{norm}.bias'])
+    return pooled @ s[f'{head}.weight'].T + s[f'{head}.bias']
+
+
 # ------------------------------------------------------------------------------- tests
 def test_audiomae_pretrained_into_mavil():
     torch.manual_seed(0)
@@ -174,10 +182,7 @@ def test_audiomae_finetuned_into_classifier():
     model = init_model(str(FIX / 'tiny_ft_audio.py'), cfg_options=conv.cfg_options)
     model.load_state_dict(conv.state, strict=True)
     x = torch.randn(2, 1, *AUDIO_IN)
-    h = ref_encoder(x, state, 'patch_embed', (AUDIO_P, AUDIO_P), audiomae_pos(), 'blocks.',
-                    DEPTH)
-    pooled = ln(h[:, 1:].mean(1), state['fc_norm.weight'], state['fc_norm.bias'])
-    expected = pooled @ state['head.weight'].T + state['head.bias']
+    expected = ref_audio_logits(x, state, 'fc_norm', 'head')
     with torch.no_grad():
         logits = model({'audio': x}, mode='tensor')
     torch.testing.assert_close(logits, expected, rtol=1e-4, atol=1e-4)
@@ -244,10 +249,7 @@ def test_avsuperb_per_modality_heads():
     model = init_model(str(FIX / 'tiny_ft_audio.py'), cfg_options=conv.cfg_options)
     model.load_state_dict(conv.state, strict=True)
     audio = torch.randn(2, 1, *AUDIO_IN)
-    a = ref_encoder(audio, state, 'patch_embed', (AUDIO_P, AUDIO_P), audiomae_pos(), 'blocks.',
-                    DEPTH)
-    pooled = ln(a[:, 1:].mean(1), state['fc_norm_a.weight'], state['fc_norm_a.bias'])
-    expected = pooled @ state['head_a.weight'].T + state['head_a.bias']
+    expected = ref_audio_logits(audio, state, 'fc_norm_a', 'head_a')
     with torch.no_grad():
         torch.testing.assert_close(model({'audio': audio}, mode='tensor'), expected,
                                    rtol=1e-4, atol=1e-4)
