@@ -31,8 +31,9 @@ measured right before and after that step's round, so a busy machine slows both 
                    weights) and each one's peak memory (own process)
 
 "bf16" student = forward under torch.autocast (what tools/train.py --amp does). Teacher: auto =
-TeacherTargets' default (bf16 autocast on CUDA with bf16 and on CPUs with AMX / AVX512-BF16),
-off = fp32, on = bf16.
+TeacherTargets' default (``mavil.hardware.bf16_is_faster``: bf16 autocast on CUDA with bf16, on
+CPUs with AMX, and on other CPUs only where a cached bf16 vs fp32 matmul probe measured bf16
+faster), off = fp32, on = bf16.
 """
 import argparse
 import json
