@@ -325,3 +325,15 @@ def test_checkpoint_records_teacher_and_resume_verifies_it(build_student, stage1
         build_student(target_type='M-Uni').load_state_dict(state)
     _load_checkpoint_to_model(build_student(teacher_ckpt=changed, verify_teacher=False),
                               {'state_dict': state})
+
+
+def test_bf16_cpu_flag_without_a_fast_probe_keeps_the_teacher_fp32(monkeypatch, tmp_path,
+                                                                   build_student):
+    """AVX512-BF16 without AMX: bf16 measured slower than fp32, so the teacher stays fp32."""
+    monkeypatch.setenv('MAVIL_CACHE_DIR', str(tmp_path))
+    monkeypatch.setattr(hardware, '_probes', {})
+    monkeypatch.setattr(torch.cpu, '_is_avx512_bf16_supported', lambda: True, raising=False)
+    monkeypatch.setattr(torch.cpu, '_is_amx_tile_supported', lambda: False, raising=False)
+    monkeypatch.setattr(hardware, 'measure_bf16',
+                        lambda: hardware.Bf16Probe(fp32_flops=100e9, bf16_flops=84e9))
+    assert not build_student(autocast=None).target.use_autocast('cpu')
