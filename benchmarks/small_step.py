@@ -11,11 +11,14 @@ sample (crop, flip, pack), ``pseudo_collate``, then ``model.train_step`` (data p
 forward, backward, the config's optimizer wrapper). Inputs are random clips of the decoded
 shapes (audio ``[1, T, F]`` float, video ``[3, T, H, W]`` uint8).
 
-  today: the config as it is.
-  new:   the config with ``--new-options`` (cfg overrides), param groups with equal settings
-         merged (``--merge-groups``, default on: one fused AdamW call per setting instead of one
-         per tensor) and, with ``--compile``, ``torch.compile`` on ``model.loss`` (its compile
-         time is reported apart, and its first steps are warm-up).
+  today: the config as it is, with the layers as they were before this benchmark's changes:
+         the patch embedding as a strided conv, the masked MSE as (pred - target).pow(2), the
+         decoders' norm and head on [CLS] too (:func:`use_todays_layers`; same values within
+         float rounding, tests/models).
+  new:   the code as it is, the config with ``--new-options`` (cfg overrides), param groups
+         with equal settings merged (``--merge-groups``, default on: one fused AdamW call per
+         setting instead of one per tensor) and, with ``--compile``, ``torch.compile`` on
+         ``model.loss`` (its compile time is reported apart; its first steps are warm-up).
 
 Both models start from the same weights; their steps alternate (today, new, new, today, ...)
 so that load from other processes hits both alike. Clock: the process's CPU time on one
@@ -69,6 +72,42 @@ def clip_shapes(cfg) -> dict:
             'video': (3, *cfg.model.video_encoder.input_size)}
 
 
+def use_todays_layers(model) -> None:
+    """Give ``model``'s patch embeddings and masked MSE losses today's forward (per
+    instance): the strided conv and the elementwise squared error."""
+    import types
+
+    import torch
+
+    from mavil.models.heads import MaskedDecoder
+    from mavil.models.layers import PatchEmbed, gather_tokens, run_blocks
+    from mavil.models.losses import MaskedMSELoss
+
+    def conv_embed(self, x):  # [B, C, *input_size] -> [B, N, D]
+        return self.proj(x).flatten(2).transpose(1, 2)
+
+    def elementwise_mse(self, pred, target, mask):  # [B, N, P], [B, N, P], [B, N]
+        per_token = (pred.float() - target.float()).pow(2).mean(dim=-1)
+        return self.loss_weight * (per_token * mask).sum() / mask.sum().clamp(min=1)
+
+    def decode_all_tokens(self, x, mask):  # norm and head on [CLS] too, then dropped
+        x = self.embed(x)
+        B, N = mask.ids_restore.shape
+        cls, visible = x[:, :1], x[:, 1:]
+        fill = self.mask_token.expand(B, N - visible.shape[1], -1)
+        tokens = gather_tokens(torch.cat([visible, fill], dim=1), mask.ids_restore)
+        x = run_blocks(self.blocks, torch.cat([cls, tokens], dim=1) + self.pos_embed, False)
+        return self.head(self.norm(x))[:, 1:]
+
+    for module in model.modules():
+        if isinstance(module, MaskedDecoder):
+            module.forward = types.MethodType(decode_all_tokens, module)
+        elif isinstance(module, PatchEmbed):
+            module.forward = types.MethodType(conv_embed, module)
+        elif isinstance(module, MaskedMSELoss):
+            module.forward = types.MethodType(elementwise_mse, module)
+
+
 class Case:
     """One training setup: model, optimizer wrapper, per-sample pipeline."""
 
@@ -82,8 +121,12 @@ class Case:
         self.name = name
         self.model = MODELS.build(copy.deepcopy(cfg.model)).train()
         self.model.load_state_dict(state)
-        self.wrapper = build_optim_wrapper(self.model, copy.deepcopy(cfg.optim_wrapper))
-        self.groups_before = len(self.wrapper.optimizer.param_groups)
+        if name == 'today':
+            use_todays_layers(self.model)
+        optim_cfg = copy.deepcopy(cfg.optim_wrapper)
+        if name == 'today':  # MMEngine's constructor: one group per tensor
+            optim_cfg.pop('constructor', None)
+        self.wrapper = build_optim_wrapper(self.model, optim_cfg)
         if merge_groups:
             merge_param_groups(self.wrapper.optimizer)
         self.pipeline = [TRANSFORMS.build(t) for t in cfg.train_pipeline
@@ -92,6 +135,7 @@ class Case:
         if compile_:
             self.model.loss = torch.compile(self.model.loss)
         self.times: list[float] = []
+        self.data_times: list[float] = []
 
     def step(self, clips: list[dict], record: bool) -> float:
         from mmengine.dataset import pseudo_collate
@@ -102,10 +146,13 @@ class Case:
             for transform in self.pipeline:
                 results = transform(results)
             samples.append(results)
-        self.model.train_step(pseudo_collate(samples), self.wrapper)
+        batch = pseudo_collate(samples)
+        data_s = time.process_time() - start
+        self.model.train_step(batch, self.wrapper)
         seconds = time.process_time() - start
         if record:
             self.times.append(seconds)
+            self.data_times.append(data_s)
         return seconds
 
 
@@ -113,6 +160,7 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     import torch
     from mmengine.logging import MMLogger
+    from mmengine.registry import DefaultScope
 
     import mavil.datasets  # noqa: F401
     import mavil.engine  # noqa: F401
@@ -121,6 +169,7 @@ def main(argv=None) -> dict:
     from mavil.registry import MODELS
 
     torch.set_num_threads(1)
+    DefaultScope.get_instance('small_step', scope_name='mavil')  # as the runner does
     MMLogger.get_current_instance().setLevel(logging.WARNING)  # paramwise listing
     base: list[str] = []
     cfg_today = load_cfg(args.config, base)
@@ -154,7 +203,8 @@ def main(argv=None) -> dict:
     for case in (today, new):
         best, median = min(case.times), statistics.median(case.times)
         rows[case.name] = dict(best_s=best, median_s=median, gflops=flops / median / 1e9,
-                               peak_share=flops / median / peak)
+                               peak_share=flops / median / peak,
+                               data_s=statistics.median(case.data_times))
     print(f'config {osp.relpath(args.config, ROOT)} {" ".join(base)}; batch {batch}; 1 thread '
           f'(CPU seconds of this process); torch {torch.__version__}; load average before '
           f'{load_before:.1f}, after {os.getloadavg()[0]:.1f}')
@@ -163,16 +213,17 @@ def main(argv=None) -> dict:
           f'{", ".join(f"{p / 1e9:.0f}" for p in peaks)}); {args.steps} timed steps per case '
           f'after {args.warmup} warm-up, alternating')
     print(f'new: {" ".join(args.new_options) or "no config change"}; param groups '
-          f'{new.groups_before} -> {len(new.wrapper.optimizer.param_groups)}'
+          f'{len(today.wrapper.optimizer.param_groups)} (today) -> '
+          f'{len(new.wrapper.optimizer.param_groups)}'
           f'{"; torch.compile(model.loss)" if args.compile else ""}')
     if new.compile_s:
         print(f'compile (first new step): {new.compile_s[0]:.1f} CPU s, '
               f'{new.compile_s[1]:.1f} s wall')
-    print('| step | best s | median s | GFLOP/s (median) | share of fp32 peak |')
-    print('| --- | ---: | ---: | ---: | ---: |')
+    print('| step | best s | median s | of which data s | GFLOP/s (median) | share of fp32 peak |')
+    print('| --- | ---: | ---: | ---: | ---: | ---: |')
     for name, r in rows.items():
-        print(f'| {name} | {r["best_s"]:.3f} | {r["median_s"]:.3f} | {r["gflops"]:.0f} | '
-              f'{100 * r["peak_share"]:.0f} % |')
+        print(f'| {name} | {r["best_s"]:.3f} | {r["median_s"]:.3f} | {r["data_s"]:.3f} | '
+              f'{r["gflops"]:.0f} | {100 * r["peak_share"]:.0f} % |')
     ratio = rows['today']['median_s'] / rows['new']['median_s']
     print(f'new / today, training work per CPU-second: {ratio:.2f}x (medians; best: '
           f'{rows["today"]["best_s"] / rows["new"]["best_s"]:.2f}x)')

@@ -55,7 +55,8 @@ test_dataset = dict(train_dataset, split='test', pipeline=test_pipeline, test_mo
 
 total_batch_size = None  # no accumulation: one step per batch
 auto_scale_lr = dict(enable=False)
-optim_wrapper = dict(optimizer=dict(lr=1e-3))
+# one fused AdamW call per distinct setting, not per tensor (same updates; engine/param_groups.py)
+optim_wrapper = dict(constructor='MergedGroupsOptimWrapperConstructor', optimizer=dict(lr=1e-3))
 max_iters = 200
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=20),
