@@ -398,6 +398,13 @@ def print_table(results: list[dict], args: argparse.Namespace, elapsed: float) -
           f'torch {torch.__version__}); {args.iters} interleaved steps per case after '
           f'{args.warmup} warm-up; {elapsed:.0f} s in all; load average now '
           f'{os.getloadavg()[0]:.1f}')
+    if args.device == 'cpu' and 'auto' in args.teacher_autocast:
+        from mavil import hardware
+        probe = 'AMX, no probe' if hardware.cpu_has_amx() else (
+            f'bf16 matmul probe at {hardware.bf16_probe().speedup:.2f}x the fp32 speed '
+            f'(cache {hardware.cache_path()})')
+        print(f'teacher auto: {"bf16" if hardware.bf16_is_faster("cpu") else "fp32"} '
+              f'(mavil.hardware.bf16_is_faster: {probe})')
     util = next((r for r in results if 'util_median' in r), None)
     if util:
         print(f'% fp32 peak (stage 1): {util["flops"] / 1e9:.0f} GFLOP per step (3 x masked-view '
