@@ -108,18 +108,18 @@ def choose_jpeg_quality(files: Sequence[str], settings: CacheSettings,
     cached frames of the first ``sample_clips`` usable files is at most
     ``settings.max_pixel_error``; returns (quality, its measured error)."""
     from mavil.datasets.readers import open_media
-    frames = []
+    frames, used = [], 0
     for filename in files:
         try:
             with open_media(filename, backend=settings.backend, num_threads=1) as reader:
-                frames.append(source_frames(reader, settings)[1])
+                frames += list(source_frames(reader, settings)[1])  # [h, w, 3] each
         except MediaError:
             continue
-        if len(frames) == sample_clips:
+        used += 1
+        if used == sample_clips:
             break
     if not frames:
         return JPEG_QUALITIES[-1], float('nan')
-    frames = torch.cat(frames)  # [K, h, w, 3]
     for quality in JPEG_QUALITIES:
         error = 0.0
         for frame in frames:
@@ -187,7 +187,7 @@ def build_cache(files: Sequence[Tuple[str, str]], out_dir: str, settings: CacheS
         raise ValueError(f'clips_per_shard must be >= 1, got {clips_per_shard}')
     os.makedirs(out_dir, exist_ok=True)
     manifest_path = osp.join(out_dir, MANIFEST)
-    manifest = dict(format=1, settings=settings.to_dict(), num_clips=len(keys),
+    manifest = dict(format=1, settings=json.loads(json.dumps(settings.to_dict())), num_clips=len(keys),
                     keys_digest=keys_digest(keys), clips_per_shard=clips_per_shard,
                     num_shards=-(-len(keys) // clips_per_shard))
     manifest = _check_manifest(manifest_path, manifest)

@@ -36,8 +36,8 @@ class LoadCachedClip(BaseTransform):
     Args:
         cache: the cache folder.
         modalities: streams to load (the cache must hold them).
-        clip_sampler: :class:`ClipSampler` or its keyword arguments. Its fps must be the
-            cache's grid fps, or, in test mode, a sampler the cache was built for.
+        clip_sampler: :class:`ClipSampler` or its keyword arguments: in training, with the
+            cache's grid fps; in test mode, a sampler the cache was built for.
         min_duration: shortest acceptable stream, in seconds.
         data_prefix: the dataset's ``data_prefix`` when it differs from the folder the cache
             was built from (file names are looked up relative to it).
@@ -62,7 +62,7 @@ class LoadCachedClip(BaseTransform):
                              f'subset of the cache\'s {settings.modalities} ({cache})')
         sampler = self.clip_sampler
         built_for = (sampler.num_frames, sampler.fps, sampler.num_clips) in settings.test_samplers
-        if sampler.fps != settings.fps and not (sampler.test_mode and built_for):
+        if not (built_for if sampler.test_mode else sampler.fps == settings.fps):
             raise ValueError(f'LoadCachedClip: {sampler} needs frames the cache {cache} does not '
                              f'hold (grid {settings.fps} fps, test samplers (frames, fps, clips) '
                              f'{list(settings.test_samplers)}); rebuild it for this pipeline')
