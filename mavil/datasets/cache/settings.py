@@ -45,7 +45,7 @@ class CacheSettings:
     short_side: Optional[int] = 224
     frame_format: str = 'jpeg'
     jpeg_quality: Optional[int] = None
-    max_pixel_error: float = 1.0
+    max_pixel_error: float = 3.0
     audio_format: str = 'pcm16'
     sample_rate: int = 16000
     fbank: Optional[dict] = None
