@@ -109,15 +109,22 @@ def encode_frame(frame: torch.Tensor, frame_format: str, quality: int = 90) -> b
     return encode_jpeg(frame.permute(2, 0, 1).contiguous(), quality=quality).numpy().tobytes()
 
 
-def decode_frame_into(data: bytes, frame_format: str, out: torch.Tensor) -> None:
+def _uint8(data) -> torch.Tensor:
+    """A uint8 tensor over ``data``: no copy for a writable buffer (bytearray, or a memoryview
+    of one); ``bytes`` are copied (torch wants writable memory)."""
+    return torch.frombuffer(bytearray(data) if isinstance(data, bytes) else data,
+                            dtype=torch.uint8)
+
+
+def decode_frame_into(data, frame_format: str, out: torch.Tensor) -> None:
     """Decode one frame's bytes into ``out`` (uint8 ``[h, w, 3]``)."""
     if frame_format == 'raw':
         if len(data) != out.numel():
             raise RecordError(f'raw frame of {len(data)} bytes, expected {tuple(out.shape)}')
-        out.copy_(torch.frombuffer(bytearray(data), dtype=torch.uint8).view(out.shape))
+        out.copy_(_uint8(data).view(out.shape))
         return
     try:
-        image = decode_jpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8))  # [3, h, w]
+        image = decode_jpeg(_uint8(data))  # [3, h, w], HWC in memory
     except RuntimeError as err:
         raise RecordError(f'JPEG frame fails to decode ({err})') from err
     if tuple(image.shape) != (3, *out.shape[:2]):
