@@ -63,3 +63,27 @@ def test_build_cache_cli(tmp_path, build_cache_tool, capsys):
         assert sample['inputs']['video'].shape == (3, 4, 24, 24)
         assert sample['inputs']['audio'].shape == (1, 200, 16)
         assert 'skipped' in ds[2]
+
+
+def test_build_cache_cli_concat_dataset(tmp_path, build_cache_tool):
+    """A ConcatDataset's annotation files in one cache, keyed relative to their common
+    folder; each dataset's own data_prefix finds its clips."""
+    for part in ('one', 'two'):
+        write_clip(tmp_path / part / 'clip.mp4', seconds=3.0, fps=6.0, size=(40, 60),
+                   faststart=True)
+        (tmp_path / f'{part}.csv').write_text('filename,labels\nclip.mp4,x\n')
+    config = tmp_path / 'cfg.py'
+    config.write_text(CONFIG.split('train_dataloader')[0].format(root=tmp_path) + f'''
+part = dict(type='AVDataset', pipeline=train_pipeline)
+train_dataloader = dict(dataset=dict(type='ConcatDataset', datasets=[
+    dict(part, ann_file='{tmp_path}/one.csv', data_prefix='{tmp_path}/one'),
+    dict(part, ann_file='{tmp_path}/two.csv', data_prefix='{tmp_path}/two')]))
+''')
+    out = tmp_path / 'cache'
+    report = build_cache_tool.main([str(config), str(out), '--workers', '1', '--no-progress'])
+    assert (report.clips, report.unusable) == (2, 0)
+
+    from mavil.datasets.cache import LoadCachedClip
+    load = LoadCachedClip(cache=str(out), clip_sampler=dict(num_frames=4, fps=2.0))
+    for part in ('one', 'two'):
+        assert load(dict(filename=str(tmp_path / part / 'clip.mp4')))['video'].shape[1] == 4

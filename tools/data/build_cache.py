@@ -10,8 +10,9 @@ What is cached per clip follows CONFIG's ``train_pipeline`` and ``test_pipeline`
 of the training clip sampler's fps grid over the whole clip, those of the test sampler, at
 the short side of the largest crop, and the audio at the pipelines' rate (the fbank itself
 with ``--audio auto`` when no step after it reads the waveform). The clips are those of
-CONFIG's ``train_dataloader.dataset`` annotation file, every split unless ``--split`` (so the
-test split is cached too). The reader backend is any ``MEDIA_READERS`` name.
+CONFIG's ``train_dataloader.dataset`` annotation file(s) (each dataset of a ``ConcatDataset``;
+keys relative to their common folder), every split unless ``--split`` (so the test split is
+cached too). The reader backend is any ``MEDIA_READERS`` name.
 
 Runs on ``--workers`` processes with a progress bar. A rerun into the same OUT_DIR keeps the
 finished shards and builds the rest (the settings and the clip list must be the same).
@@ -37,26 +38,35 @@ from mavil.datasets.cache.build import UNUSABLE, clip_key  # noqa: E402
 from mavil.datasets.readers import media_reader  # noqa: E402
 
 
-def dataset_config(cfg: Config) -> dict:
-    """The training dataset's config (``train_dataloader.dataset``, else ``train_dataset``)."""
-    dataset = cfg.get('train_dataloader', {}).get('dataset') or cfg.get('train_dataset')
-    if not dataset or 'ann_file' not in dataset:
+def dataset_configs(cfg: Config) -> list:
+    """The training dataset's configs (``train_dataloader.dataset``, else ``train_dataset``;
+    the datasets inside a wrapper such as ``ConcatDataset``)."""
+    dataset = cfg.get('train_dataloader', {}).get('dataset') or cfg.get('train_dataset') or {}
+    datasets = dataset.get('datasets') or [dataset.get('dataset') or dataset]
+    if not all(d and 'ann_file' in d for d in datasets):
         raise ValueError(f'{cfg.filename}: no train_dataloader.dataset with an ann_file; give '
                          '--ann-file and --data-prefix')
-    return dataset
+    return datasets
 
 
 def clip_files(args, cfg: Config) -> tuple:
-    """(data prefix, [(key, filename)] of the distinct files the annotation file lists)."""
-    dataset = {} if args.ann_file else dataset_config(cfg)
-    ann_file = args.ann_file or dataset['ann_file']
-    prefix = args.data_prefix if args.data_prefix is not None else dataset.get('data_prefix', '')
-    label_file = dataset.get('label_file')
-    records, _ = load_annotations(
-        ann_file, ann_format=args.ann_format or dataset.get('ann_format', 'csv'),
-        data_prefix=prefix, split=args.split,
-        label_map=read_label_file(label_file) if label_file else None,
-        filename_template=dataset.get('filename_template'))
+    """(data prefix, [(key, filename)] of the distinct files the annotation files list). The
+    prefix is the folder common to every dataset's ``data_prefix``; keys are relative to it."""
+    if args.ann_file:
+        datasets = [dict(ann_file=args.ann_file, data_prefix=args.data_prefix or '')]
+    else:
+        datasets = dataset_configs(cfg)
+    records = []
+    for dataset in datasets:
+        label_file = dataset.get('label_file')
+        records += load_annotations(
+            dataset['ann_file'], ann_format=args.ann_format or dataset.get('ann_format', 'csv'),
+            data_prefix=dataset.get('data_prefix', ''), split=args.split,
+            label_map=read_label_file(label_file) if label_file else None,
+            filename_template=dataset.get('filename_template'))[0]
+    prefixes = {osp.abspath(d.get('data_prefix', '')) for d in datasets}
+    prefix = (args.data_prefix if args.data_prefix is not None else
+              prefixes.pop() if len(prefixes) == 1 else osp.commonpath(sorted(prefixes)))
     files = {}
     for record in records:  # a file listed for several segments is decoded once
         files.setdefault(clip_key(record['filename'], prefix), record['filename'])
