@@ -21,9 +21,9 @@ Phases (each timed; the times are printed and saved to ``WORK_DIR/timings.json``
    * ``stage2_iter1``: a re-initialised student predicting the frozen stage-1 teacher's fused
      tokens (``configs/demo/stage2_iter1.py``).
 
-   Each trained model is MMEngine training from the clip cache, with its checkpoint in ``WORK_DIR/seed_N/<stage>``; each row is
-   audio<->video retrieval on the held-out split plus linear probes (trained on the training
-   split's embeddings).
+   Each trained model is MMEngine training from the clip cache, with its checkpoint in
+   ``WORK_DIR/seed_N/<stage>``; each row is audio<->video retrieval on the held-out split plus
+   linear probes (trained on the training split's embeddings).
 4. ``report``: ``report.json`` / ``report.png`` (mean +- spread over seeds), ``loss_curve.png``
    and ``reconstruction.png`` (the first seed's stage-1 model on one held-out clip, drawn in
    that seed's process right after its stage-1 training).

@@ -187,7 +187,8 @@ def build_cache(files: Sequence[Tuple[str, str]], out_dir: str, settings: CacheS
         raise ValueError(f'clips_per_shard must be >= 1, got {clips_per_shard}')
     os.makedirs(out_dir, exist_ok=True)
     manifest_path = osp.join(out_dir, MANIFEST)
-    manifest = dict(format=1, settings=json.loads(json.dumps(settings.to_dict())), num_clips=len(keys),
+    settings_json = json.loads(json.dumps(settings.to_dict()))  # as a rerun reads it back
+    manifest = dict(format=1, settings=settings_json, num_clips=len(keys),
                     keys_digest=keys_digest(keys), clips_per_shard=clips_per_shard,
                     num_shards=-(-len(keys) // clips_per_shard))
     manifest = _check_manifest(manifest_path, manifest)
