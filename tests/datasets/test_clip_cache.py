@@ -211,6 +211,9 @@ def test_build_resumes_and_keeps_finished_shards(clips, tmp_path):
     kept = {n: os.stat(tmp_path / f'shard-00000{n}.tar').st_mtime_ns for n in (0, 2)}
     (tmp_path / 'shard-000001.tar').unlink()  # an interrupted build: this one is missing
     (tmp_path / 'shard-000002.tar.tmp').write_bytes(b'half written')
+    with pytest.raises(CacheError, match=r'shard-000001\.tar is missing'):
+        LoadCachedClip(cache=str(tmp_path), clip_sampler=CLIP)(
+            dict(filename=str(root / names[1])))
     second = build(root, names[:3], tmp_path, settings, clips_per_shard=1)
     assert (second.shards_written, second.shards_kept) == (1, 2)
     assert {n: os.stat(tmp_path / f'shard-00000{n}.tar').st_mtime_ns for n in (0, 2)} == kept

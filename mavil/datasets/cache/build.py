@@ -203,6 +203,8 @@ def build_cache(files: Sequence[Tuple[str, str]], out_dir: str, settings: CacheS
 
     num_shards = manifest['num_shards']
     todo = [i for i in range(num_shards) if not _shard_finished(out_dir, i)]
+    if todo and osp.isfile(osp.join(out_dir, INDEX)):
+        os.remove(osp.join(out_dir, INDEX))  # readers refuse the folder until it is whole
     items = [files[j] for i in todo
              for j in range(i * clips_per_shard, min((i + 1) * clips_per_shard, len(files)))]
     results = _ordered_map(items, workers, (settings.to_dict(), quality, threads_per_worker),
