@@ -1,6 +1,8 @@
 """tools/data/build_cache.py: a config's clips into a cache that its pipelines then read."""
 import json
 
+import pytest
+
 from tests.datasets.media import write_clip
 
 CONFIG = '''
@@ -87,3 +89,11 @@ train_dataloader = dict(dataset=dict(type='ConcatDataset', datasets=[
     load = LoadCachedClip(cache=str(out), clip_sampler=dict(num_frames=4, fps=2.0))
     for part in ('one', 'two'):
         assert load(dict(filename=str(tmp_path / part / 'clip.mp4')))['video'].shape[1] == 4
+
+
+def test_build_cache_cli_unknown_backend_fails_first(tmp_path, build_cache_tool):
+    config = tmp_path / 'cfg.py'
+    config.write_text(CONFIG.format(root=tmp_path))
+    with pytest.raises(KeyError, match="unknown media backend 'nope'.*pyav"):
+        build_cache_tool.main([str(config), str(tmp_path / 'cache'), '--backend', 'nope'])
+    assert not (tmp_path / 'cache').exists()
