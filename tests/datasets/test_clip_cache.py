@@ -248,6 +248,9 @@ def test_damaged_shard_names_the_shard(clips, tmp_path):
     assert str(shard) in marker['reason'] and 'CRC-32' in marker['reason']
     assert SKIPPED_KEY not in ds[1]
     load = LoadCachedClip(cache=str(tmp_path), clip_sampler=CLIP)
+    _damage(shard, offset + 40)  # inside the header (JSON)
+    with pytest.raises(CorruptMediaError, match='shard-000000.tar.*header fails its CRC-32'):
+        load(dict(filename=str(root / names[0])))
     _damage(shard, offset)  # the record's magic
     with pytest.raises(CorruptMediaError, match='shard-000000.tar.*bad magic'):
         load(dict(filename=str(root / names[0])))

@@ -1,7 +1,7 @@
 """The byte layout of one cached clip (a *record*) and of the frames and audio inside it.
 
-A record is ``MAGIC | version (u8) | 3 reserved bytes | header length (u32 LE) | header |
-payload``. The header is UTF-8 JSON: ``key`` (the clip's name in the annotation file),
+A record is ``MAGIC | version (u8) | 3 reserved bytes | header length (u32 LE) | header
+CRC-32 (u32 LE) | header | payload``. The header is UTF-8 JSON: ``key`` (the clip's name in the annotation file),
 ``meta`` (durations, rates, shapes, formats) and ``blobs``: ``name -> [offset, length, crc32]``
 with offsets from the start of the payload. Blobs:
 
@@ -12,8 +12,8 @@ with offsets from the start of the payload. Blobs:
 * ``audio``: int16 PCM ``[1, S]`` (``pcm16``), float32 ``[1, S]`` (``float32``), or a float16
   log-mel fbank ``[T, F]`` (``fbank16``).
 
-Every blob carries its CRC-32, checked when it is read, so a damaged shard is reported
-(naming the shard) instead of feeding garbage to training.
+The header and every blob carry a CRC-32, checked when they are read, so a damaged shard is
+reported (naming the shard) instead of feeding garbage to training.
 """
 import json
 import struct
@@ -26,7 +26,7 @@ from torchvision.io import decode_jpeg, encode_jpeg
 
 MAGIC = b'MVLC'
 VERSION = 1
-PREFIX = struct.Struct('<4sB3xI')  # magic, version, header length
+PREFIX = struct.Struct('<4sB3xII')  # magic, version, header length, header CRC-32
 FRAME_FORMATS = ('jpeg', 'raw')
 AUDIO_FORMATS = ('pcm16', 'float32', 'fbank16')
 RECORD_SUFFIX = 'mavilclip'  # tar member suffix (a WebDataset field name)
@@ -43,7 +43,8 @@ def encode_record(key: str, meta: dict, blobs: Dict[str, bytes]) -> bytes:
         table[name] = [offset, len(data), zlib.crc32(data)]
         offset += len(data)
     header = json.dumps(dict(key=key, meta=meta, blobs=table), separators=(',', ':')).encode()
-    return b''.join([PREFIX.pack(MAGIC, VERSION, len(header)), header, *blobs.values()])
+    prefix = PREFIX.pack(MAGIC, VERSION, len(header), zlib.crc32(header))
+    return b''.join([prefix, header, *blobs.values()])
 
 
 def parse_prefix(data: bytes) -> int:
@@ -51,7 +52,7 @@ def parse_prefix(data: bytes) -> int:
     if len(data) < PREFIX.size:
         raise RecordError(f'record is {len(data)} bytes, shorter than its {PREFIX.size}-byte '
                           'prefix')
-    magic, version, header_len = PREFIX.unpack_from(data)
+    magic, version, header_len, _ = PREFIX.unpack_from(data)
     if magic != MAGIC:
         raise RecordError(f'bad magic {magic!r} (expected {MAGIC!r}): not a clip record')
     if version != VERSION:
@@ -65,6 +66,8 @@ def parse_header(data: bytes) -> dict:
     end = PREFIX.size + header_len
     if len(data) < end:
         raise RecordError(f'header of {header_len} bytes is cut off at {len(data)} bytes')
+    if zlib.crc32(data[PREFIX.size:end]) != PREFIX.unpack_from(data)[3]:
+        raise RecordError('header fails its CRC-32 check (damaged bytes)')
     try:
         header = json.loads(data[PREFIX.size:end])
     except (UnicodeDecodeError, json.JSONDecodeError) as err:

@@ -87,9 +87,6 @@ class CachedRecord:
                                    self.blobs[name])
         return out
 
-    def array(self, name: str, dtype) -> np.ndarray:
-        return np.frombuffer(self.read([name])[name], dtype=dtype)
-
     def frames(self, positions: np.ndarray) -> torch.Tensor:
         """Cached frames at ``positions`` (indices into ``frame_index``): uint8
         ``[len(positions), h, w, 3]``; each distinct frame is decoded once."""
