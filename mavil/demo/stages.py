@@ -85,13 +85,16 @@ def set_cache(cfg, cache_dir: str) -> None:
 def ensure_cache(cfg, cache_dir: str, stamp: str, *, workers: int, progress: bool) -> str:
     """Build the clip cache of every clip of the config's annotation file (all splits) for
     its training and test pipelines, unless ``cache_dir`` holds one built with ``stamp``
-    (the data and the pipelines it was built for); returns the cache folder."""
+    (the data and the pipelines it was built for) and this code's record format; returns the
+    cache folder."""
     import shutil
 
     from mavil.datasets.annotations import load_annotations
     from mavil.datasets.cache import build_cache, settings_from_pipelines
     from mavil.datasets.cache.build import clip_key
+    from mavil.datasets.cache.format import VERSION
 
+    stamp = f'{stamp}\nrecord format {VERSION}'
     stamp_file = osp.join(cache_dir, 'demo_stamp.json')
     if osp.isfile(stamp_file) and open(stamp_file).read() == stamp:
         print(f'clip cache reused: {cache_dir}')

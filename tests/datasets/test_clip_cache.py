@@ -269,6 +269,11 @@ def test_bad_config_fails_at_build_time(exact_cache, tmp_path):
         LoadCachedClip(cache=str(out), clip_sampler=dict(TEST_CLIP, num_clips=5))
     with pytest.raises(CacheError, match='not a clip cache'):
         LoadCachedClip(cache=str(tmp_path))
+    manifest = json.loads((out / 'cache.json').read_text())
+    (tmp_path / 'cache.json').write_text(json.dumps(dict(manifest, format=0)))
+    (tmp_path / 'index.npz').write_bytes((out / 'index.npz').read_bytes())
+    with pytest.raises(CacheError, match='records of format 0.*rebuild'):
+        LoadCachedClip(cache=str(tmp_path))
 
 
 def test_shards_are_plain_tars_of_records(exact_cache):

@@ -25,7 +25,7 @@ import torch
 from tqdm import tqdm
 
 from mavil.datasets.readers import MediaError
-from .format import decode_frame_into, encode_frame
+from .format import VERSION, decode_frame_into, encode_frame
 from .settings import CacheSettings
 from .writer import ShardWriter, encode_clip, keys_digest, source_frames
 
@@ -156,7 +156,7 @@ def _check_manifest(path: str, manifest: dict) -> dict:
         return manifest
     with open(path) as f:
         old = json.load(f)
-    for field in ('settings', 'num_clips', 'keys_digest', 'clips_per_shard'):
+    for field in ('format', 'settings', 'num_clips', 'keys_digest', 'clips_per_shard'):
         if old.get(field) != manifest.get(field):
             raise ValueError(f'{path}: this cache was built with another {field} '
                              f'({old.get(field)!r}, now {manifest.get(field)!r}); use a new '
@@ -189,7 +189,7 @@ def build_cache(files: Sequence[Tuple[str, str]], out_dir: str, settings: CacheS
     os.makedirs(out_dir, exist_ok=True)
     manifest_path = osp.join(out_dir, MANIFEST)
     settings_json = json.loads(json.dumps(settings.to_dict()))  # as a rerun reads it back
-    manifest = dict(format=1, settings=settings_json, num_clips=len(keys),
+    manifest = dict(format=VERSION, settings=settings_json, num_clips=len(keys),
                     keys_digest=keys_digest(keys), clips_per_shard=clips_per_shard,
                     num_shards=-(-len(keys) // clips_per_shard))
     manifest = _check_manifest(manifest_path, manifest)

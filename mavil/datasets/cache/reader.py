@@ -11,8 +11,8 @@ import torch
 from mavil.datasets import readers
 from mavil.datasets.readers import CorruptMediaError, MediaError, MediaNotFoundError
 from .build import INDEX, MANIFEST, UNUSABLE, clip_key, key_hash, shard_name
-from .format import (RecordError, check_blob, decode_audio, decode_frame_into, parse_header,
-                     parse_prefix, payload_start)
+from .format import (VERSION, RecordError, check_blob, decode_audio, decode_frame_into,
+                     parse_header, parse_prefix, payload_start)
 from .settings import CacheSettings
 
 HEADER_READ = 8192  # first read of a record: prefix, header and usually the small blobs
@@ -129,6 +129,9 @@ class ClipCache:
         if not osp.isfile(osp.join(self.root, INDEX)):
             raise CacheError(f'{self.root}: no {INDEX}; the build did not finish (run '
                              'tools/data/build_cache.py again to resume it)')
+        if self.manifest.get('format') != VERSION:
+            raise CacheError(f'{self.root} holds records of format {self.manifest.get("format")}'
+                             f', this code reads format {VERSION}: rebuild it')
         self.settings = CacheSettings.from_dict(self.manifest['settings'])
         self.data_prefix = (self.manifest.get('data_prefix', '') if data_prefix is None else
                             data_prefix)
