@@ -44,7 +44,7 @@ def main(argv=None):
 
     args = parse_args(argv)
     model = init_model(args.config, args.checkpoint, args.device, cfg_options=args.cfg_options,
-                       unsafe_load=args.unsafe_load)
+                       unsafe_load=args.unsafe_load, allow_partial=args.allow_partial)
     files = [f for src in args.sources for f in resolve_sources(src, args.data_prefix)]
     feats = extract_features(model, files, modalities=args.modalities,
                              batch_size=args.batch_size, num_workers=args.workers,

@@ -34,7 +34,7 @@ def main(argv=None) -> list[dict]:
 
     args = parse_args(argv)
     model = init_model(args.config, args.checkpoint, args.device, cfg_options=args.cfg_options,
-                       unsafe_load=args.unsafe_load)
+                       unsafe_load=args.unsafe_load, allow_partial=args.allow_partial)
     if not hasattr(model, 'head'):
         raise SystemExit(f'error: {args.config} builds {type(model).__name__}, not a '
                          f'classifier; use a fine-tuning config (configs/finetune/...)')

@@ -11,8 +11,10 @@ teacher paths agree):
     stage2_iterK  WORK_ROOT/stage2_iterK    teacher = the previous stage's final checkpoint
 
 Each stage-2 run gets its teacher through --cfg-options (model.target.teacher_ckpt = the previous
-stage's final checkpoint, model.target.teacher_config = the config that stage was trained with,
-as dumped in its work dir), so no config file needs editing.
+stage's final checkpoint; model.target.teacher_config = that stage's config file as this command
+line names it, with that stage's options as model.target.teacher_cfg_options.*), so no config
+file needs editing. The config copies in the work dirs are never loaded, also not on a re-run:
+configs are Python, and an edited copy would run its code.
 
 Re-running the same command continues a crashed pipeline: a stage whose final checkpoint exists
 is skipped; a stage with partial checkpoints is resumed (tools/train.py --resume: the newest

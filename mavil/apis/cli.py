@@ -33,8 +33,8 @@ def tool_parser(doc: str) -> argparse.ArgumentParser:
 
 def add_model_args(parser: argparse.ArgumentParser,
                    config_help: str = 'config the model was trained with') -> None:
-    """CONFIG and CHECKPOINT (positional), --device, --unsafe-load, --cfg-options: what
-    ``init_model`` takes, for the tools that use a trained model."""
+    """CONFIG and CHECKPOINT (positional), --device, --unsafe-load, --cfg-options,
+    --allow-partial: what ``init_model`` takes, for the tools that use a trained model."""
     parser.add_argument('config', help=config_help)
     parser.add_argument('checkpoint', help='.pth (loaded weights-only) or .safetensors')
     parser.add_argument('--device', default='cpu')
@@ -42,6 +42,9 @@ def add_model_args(parser: argparse.ArgumentParser,
                         help='allow full unpickling of a trusted .pth checkpoint')
     parser.add_argument('--cfg-options', nargs='+', action=StrictDictAction, default={},
                         help='config overrides, e.g. model.audio_encoder.mask_ratio=0.5')
+    parser.add_argument('--allow-partial', action='store_true',
+                        help='use a checkpoint that lacks trainable weights this needs (they '
+                        'keep their random initialisation); refused by default')
 
 
 def add_runner_args(parser: argparse.ArgumentParser) -> None:

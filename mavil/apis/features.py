@@ -192,6 +192,9 @@ def extract_features(model: nn.Module, sources: Sources, *,
     if not modalities:
         raise ValueError(f'the model has encoders for {tuple(model.encoders)}, none of which '
                          f'is among the requested modalities')
+    from .inference import require_weights
+    require_weights(model, [model.encoders[m] for m in modalities],
+                    f'embed {"/".join(modalities)} (--modalities selects fewer)')
     loader = DataLoader(_FileDataset(files, ClipLoader(model.cfg, modalities)),
                         batch_size=batch_size, num_workers=num_workers,
                         collate_fn=_as_list)

@@ -3,9 +3,11 @@ iterations, each taught by the final model of the stage before.
 
 One plan for every driver: ``tools/pretrain_pipeline.py`` runs each stage as a
 ``tools/train.py`` process (resumable), the demo runs them in-process. A stage's teacher is
-given as config options (``model.target.teacher_config`` = the config the previous stage was
-trained with, as MMEngine dumped it in its work dir; ``model.target.teacher_ckpt`` = its final
-checkpoint), so no config file is edited.
+given as config options: ``model.target.teacher_config`` = the previous stage's config file as
+the command line names it, ``model.target.teacher_cfg_options.*`` = that stage's options,
+``model.target.teacher_ckpt`` = its final checkpoint. The copy of a config that MMEngine dumps
+into a work dir is never loaded (configs are Python: an edited copy would run its code), and
+no config file is edited.
 """
 import argparse
 import os
@@ -61,17 +63,17 @@ def final_checkpoint_name(cfg: Config, where: str) -> str:
     return tmpl.format(step)
 
 
-def trained_config(work_dir: str, config: str) -> str:
-    """The config a stage was trained with: MMEngine's dump in its work dir (every option
-    applied). Before the stage has run (a dry run), the source config."""
-    dumped = osp.join(work_dir, osp.basename(config))
-    return dumped if osp.isfile(dumped) else osp.abspath(config)
-
-
-def teacher_options(teacher_config: str, teacher_ckpt: str) -> dict:
-    """Config options that make a stage-2 config learn from this teacher."""
-    return {'model.target.teacher_config': teacher_config,
-            'model.target.teacher_ckpt': teacher_ckpt}
+def teacher_options(teacher_config: str, teacher_ckpt: str,
+                    teacher_cfg_options: Sequence[str] = ()) -> dict:
+    """Config options that make a stage-2 config learn from this teacher: its config file,
+    its checkpoint, and the ``KEY=VALUE`` options its stage was trained with (merged into the
+    teacher config, as ``model.target.teacher_cfg_options.KEY``)."""
+    options = {'model.target.teacher_config': teacher_config,
+               'model.target.teacher_ckpt': teacher_ckpt}
+    for option in teacher_cfg_options:
+        key, _, value = option.partition('=')
+        options[f'model.target.teacher_cfg_options.{key}'] = value
+    return options
 
 
 @dataclass
@@ -97,8 +99,8 @@ class Stage:
         """``KEY=VALUE`` options naming its teacher (none for stage 1)."""
         if self.teacher is None:
             return []
-        options = teacher_options(trained_config(self.teacher.work_dir, self.teacher.config),
-                                  self.teacher.final_ckpt)
+        options = teacher_options(osp.abspath(self.teacher.config), self.teacher.final_ckpt,
+                                  self.teacher.cfg_options)
         return [f'{key}={value}' for key, value in options.items()]
 
     def load_config(self, extra: Optional[dict] = None) -> Config:

@@ -49,17 +49,22 @@ class LabelMap:
 
 
 def read_label_file(path: str) -> LabelMap:
-    """AudioSet ``class_labels_indices.csv`` (index,mid,display_name) or one name per line."""
+    """AudioSet ``class_labels_indices.csv`` (index,mid,display_name) or one name per line;
+    text that is not UTF-8 raises naming file and line."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'label file not found: {path}')
-    with open(path, newline='', encoding=ENCODING) as f:
-        first = f.readline()
-        f.seek(0)
-        if first.lower().startswith('index,mid'):
-            rows = list(csv.DictReader(f))
-            rows.sort(key=lambda r: int(r['index']))
-            return LabelMap([r['display_name'] for r in rows], keys=[r['mid'] for r in rows])
-        return LabelMap([line.strip() for line in f if line.strip()])
+    try:
+        with open(path, newline='', encoding=ENCODING) as f:
+            first = f.readline()
+            f.seek(0)
+            if first.lower().startswith('index,mid'):
+                rows = list(csv.DictReader(f))
+                rows.sort(key=lambda r: int(r['index']))
+                return LabelMap([r['display_name'] for r in rows],
+                                keys=[r['mid'] for r in rows])
+            return LabelMap([line.strip() for line in f if line.strip()])
+    except UnicodeDecodeError as err:
+        raise _not_utf8(path) from err
 
 
 def _rows_csv(path: str) -> Iterator[tuple[int, dict]]:
@@ -178,9 +183,13 @@ def read_rows(rows: Callable[[str], Iterator[tuple[int, dict]]],
     try:
         return list(rows(path))
     except UnicodeDecodeError as err:
-        line, column, reason = _undecodable_line(path)
-        raise ValueError(f'{path}:{line}: not UTF-8 text ({reason} at byte {column} of the '
-                         'line); re-save the file as UTF-8') from err
+        raise _not_utf8(path) from err
+
+
+def _not_utf8(path: str) -> ValueError:
+    line, column, reason = _undecodable_line(path)
+    return ValueError(f'{path}:{line}: not UTF-8 text ({reason} at byte {column} of the '
+                      'line); re-save the file as UTF-8')
 
 
 def _duplicates(records: list[dict], path: str, drop: bool) -> list[dict]:

@@ -33,13 +33,14 @@ from mmengine.model import MMDistributedDataParallel, is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-from mavil.checkpoint_io import (fsync_file, load_checkpoint_file, plain_data_message_hub,
+from mavil.checkpoint_io import (check_pos_layouts, fsync_file, load_checkpoint_file,
+                                 plain_data_message_hub, pos_layouts, recorded_pos_layouts,
                                  remove_stale_temporaries)
 from mavil.registry import MODEL_WRAPPERS, RUNNERS
 from mavil.structures import MicroBatches
 from .accumulation import MicroBatchLoader, contrast_batch_note, resolve_exact_contrast
-from .config_check import check_top_level_keys
-from .resume import check_checkpoint_fits, newest_intact_checkpoint
+from .config_check import check_env_cfg, check_top_level_keys
+from .resume import check_checkpoint_fits, check_complete_load, newest_intact_checkpoint
 from .schedules import resolve_epoch_schedule
 
 
@@ -90,10 +91,11 @@ class MAViLRunner(Runner):
 
     @classmethod
     def from_cfg(cls, cfg) -> 'MAViLRunner':
-        """Misspelt top-level keys are refused (:mod:`.config_check`); scheduler bounds
-        follow ``warmup_epochs`` / ``train_cfg.max_epochs``
+        """Misspelt top-level and ``env_cfg`` keys are refused (:mod:`.config_check`);
+        scheduler bounds follow ``warmup_epochs`` / ``train_cfg.max_epochs``
         (:func:`~mavil.engine.schedules.resolve_epoch_schedule`); then MMEngine's build."""
         check_top_level_keys(cfg, getattr(cfg, 'filename', None) or 'config')
+        check_env_cfg(cfg, getattr(cfg, 'filename', None) or 'config')
         cfg = copy.deepcopy(cfg)
         resolve_epoch_schedule(cfg)
         return super().from_cfg(cfg)
@@ -230,6 +232,17 @@ class MAViLRunner(Runner):
         self._has_loaded = True
 
     _preloaded: Optional[tuple] = None
+    _complete_weights_needed = False
+
+    def test(self, *, allow_partial: bool = False) -> dict:
+        """MMEngine's test; the checkpoint (``load_from``) must hold every trainable weight
+        of the model, e.g. a fine-tuning head (a pre-training checkpoint leaves it random),
+        unless ``allow_partial`` (``tools/test.py --allow-partial``)."""
+        self._complete_weights_needed = not allow_partial
+        try:
+            return super().test()
+        finally:
+            self._complete_weights_needed = False
 
     def _load_trusted_file(self, filename: str, map_location='cpu') -> dict:
         return load_checkpoint_file(filename, map_location,
@@ -244,8 +257,11 @@ class MAViLRunner(Runner):
             checkpoint = self._load_trusted_file(filename, map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else self.model
+        check_pos_layouts(model, recorded_pos_layouts(checkpoint), filename)
         check_checkpoint_fits(model, checkpoint, filename, resuming=bool(self._resume))
         checkpoint = _load_checkpoint_to_model(model, checkpoint, strict, revise_keys=revise_keys)
+        if self._complete_weights_needed:
+            check_complete_load(model, filename)
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
@@ -253,10 +269,14 @@ class MAViLRunner(Runner):
     @master_only
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
         """Write ``filename.tmp`` through MMEngine, then rename it into place; the file loads
-        with ``weights_only=True``. A failed write (disk full) removes the partial file and
+        with ``weights_only=True`` and records the encoders' position-table layouts
+        (``meta['pos_layouts']``). A failed write (disk full) removes the partial file and
         raises; the previous checkpoints are untouched."""
         tmp_name = f'{filename}.tmp'
         tmp_path = osp.join(out_dir, tmp_name)
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        if len(args) < 4:  # meta not given positionally: record the position-table layouts
+            kwargs['meta'] = {**(kwargs.get('meta') or {}), 'pos_layouts': pos_layouts(model)}
         try:
             with plain_data_message_hub():
                 super().save_checkpoint(out_dir, tmp_name, *args, **kwargs)

@@ -49,7 +49,7 @@ def _listing(items: Sequence[str]) -> str:
     return shown + (f', ... ({more} more)' if more > 0 else '')
 
 
-def _summary(keys: Sequence[str]) -> str:
+def summarize_keys(keys: Sequence[str]) -> str:
     """'audio_decoder.* (20), head.fc.weight': keys grouped by top-level module."""
     groups: dict[str, list[str]] = {}
     for key in keys:
@@ -73,9 +73,10 @@ class LoadReport:
         lines = [f'checkpoint ({self.source}): {len(self.matched)} tensors matched, '
                  f'{len(self.missing)} missing, {len(self.unexpected)} unexpected']
         if self.missing:
-            lines.append(f'  missing (keep their initialisation): {_summary(self.missing)}')
+            lines.append('  missing (keep their initialisation): '
+                         f'{summarize_keys(self.missing)}')
         if self.unexpected:
-            lines.append(f'  unexpected (ignored): {_summary(self.unexpected)}')
+            lines.append(f'  unexpected (ignored): {summarize_keys(self.unexpected)}')
         lines += [f'  {note}' for note in self.notes]
         return '\n'.join(lines)
 

@@ -22,3 +22,15 @@ def test_cfg_options_value_with_spaces_is_refused(capsys):
                     'work_dir=/my runs/a'])
     assert "would silently become work_dir='/myruns/a'" in capsys.readouterr().err
     assert train_args(['c.py', '--cfg-options', 'a=1'], ).cfg_options == {'a': 1}
+
+
+@pytest.mark.parametrize('tool', ['convert_weights', 'flops', 'data/compute_audio_stats'])
+def test_other_tools_refuse_cfg_options_with_spaces_too(tool, capsys):
+    """The same parser as tools/train.py: a value with spaces is refused, not squeezed."""
+    parse = load_tool(tool).parse_args
+    head = {'convert_weights': ['export', 'c.py', 'x.pth', '--out', 'o.safetensors'],
+            'flops': ['c.py'], 'data/compute_audio_stats': ['c.py']}[tool]
+    with pytest.raises(SystemExit):
+        parse(head + ['--cfg-options', 'work_dir=/my runs/a'])
+    assert "would silently become work_dir='/myruns/a'" in capsys.readouterr().err
+    assert parse(head + ['--cfg-options', 'a=1']).cfg_options == {'a': 1}
