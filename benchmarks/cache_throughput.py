@@ -4,7 +4,8 @@ reader on the video files vs a CAV-MAE-style layout (JPEG frame files + 16 kHz w
 same clips in one run; bytes per clip; build rate.
 
     python benchmarks/cache_throughput.py [--files 8] [--clips 40] [--set 640x360:44100:250]
-        [--rows pyav jpeg_wav cache cache_pcm cache_raw] [--data-dir DIR] [--json]
+        [--rows pyav jpeg_wav cache cache_pcm cache_raw] [--backend NAME] [--data-dir DIR]
+        [--build-backends pyav torchcodec ...] [--json]
 
 The sample is the config's training pipeline (default: AudioSet pre-training; App. B.1): the
 10-s audio -> 1024 x 128 fbank -> roll, pad, normalise; 8 frames at 2 fps -> random resized
@@ -70,7 +71,7 @@ def write_jpeg_wav(filename: str, out_dir: str, settings, quality: int) -> None:
     ``out_dir/audio.wav`` (16 kHz mono int16), from one decode of ``filename``."""
     os.makedirs(out_dir, exist_ok=True)
     grid_only = settings.__class__.from_dict(dict(settings.to_dict(), test_samplers=()))
-    with open_media(filename, backend='pyav') as reader:
+    with open_media(filename, backend=settings.backend) as reader:
         _, frames, _ = source_frames(reader, grid_only)
         for k, frame in enumerate(frames):
             with open(osp.join(out_dir, f'frame_{k}.jpg'), 'wb') as f:
@@ -159,7 +160,7 @@ def run(args: argparse.Namespace) -> dict:
                            choose_s_cpu=time.process_time() - cpu)
         for row in [r for r in args.rows if r in CACHE_ROWS]:
             settings = settings_from_pipelines(pipelines, jpeg_quality=quality,
-                                               **CACHE_ROWS[row])
+                                               backend=args.backend, **CACHE_ROWS[row])
             cpu = time.process_time()
             built = build_cache([(key_of[f], f) for f in sources], osp.join(work, row),
                                 settings, data_prefix=data_dir, workers=1, progress=False)
@@ -169,9 +170,12 @@ def run(args: argparse.Namespace) -> dict:
                                       audio=settings.audio_format)
             loaders[row] = TRANSFORMS.build(dict(type='LoadCachedClip',
                                                  cache=osp.join(work, row), clip_sampler=clip))
+        if args.build_backends:
+            out['build_backends'] = compare_builds(args.build_backends, sources, key_of,
+                                                   data_dir, work, pipelines, quality)
         folders = {}
         if 'jpeg_wav' in args.rows:
-            settings = settings_from_pipelines(pipelines, audio='pcm16')
+            settings = settings_from_pipelines(pipelines, audio='pcm16', backend=args.backend)
             cpu = time.process_time()
             for f in sources:
                 folders[f] = osp.join(work, 'jpeg_wav', key_of[f])
@@ -207,6 +211,25 @@ def run(args: argparse.Namespace) -> dict:
         if args.data_dir is None:
             shutil.rmtree(data_dir, ignore_errors=True)
     return out
+
+
+def compare_builds(backends: List[str], sources: List[str], key_of: dict, data_dir: str,
+                   work: str, pipelines: list, quality: int, repeats: int = 2) -> dict:
+    """Build the default cache with each reader backend, alternating (A B A B), in this
+    process; prints and returns clips per CPU-second per backend and build."""
+    rates = {b: [] for b in backends}
+    for i in range(repeats):
+        for backend in backends:
+            settings = settings_from_pipelines(pipelines, jpeg_quality=quality, backend=backend)
+            folder = osp.join(work, f'build_{backend}_{i}')
+            cpu = time.process_time()
+            build_cache([(key_of[f], f) for f in sources], folder, settings,
+                        data_prefix=data_dir, workers=1, progress=False)
+            rates[backend].append(len(sources) / (time.process_time() - cpu))
+            shutil.rmtree(folder, ignore_errors=True)
+    print('cache build, clips/s per core by reader backend (alternating): ' + '; '.join(
+        f'{b} ' + ' / '.join(f'{r:.1f}' for r in rates[b]) for b in backends))
+    return rates
 
 
 def report(rows: Rows, clips: int, builds: dict) -> dict:
@@ -267,6 +290,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--preset', default='medium', help='x264 preset of the source files')
     p.add_argument('--crf', type=int, default=23)
     p.add_argument('--data-dir', default=None, help='where to write (and reuse) the sources')
+    p.add_argument('--build-backends', nargs='+', default=[],
+                   help='also build the default cache with each of these reader backends, '
+                   'alternating, and print the build rates side by side')
+    p.add_argument('--backend', default=None,
+                   help="media reader the caches are built with (a MEDIA_READERS name; default: "
+                   "the config's)")
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--json', action='store_true', help='also print the results as JSON')
     return p.parse_args(argv)

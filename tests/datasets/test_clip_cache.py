@@ -14,7 +14,7 @@ from mavil.datasets.cache import (CacheSettings, LoadCachedClip, build_cache, de
 from mavil.datasets.cache.reader import CacheError
 from mavil.datasets.readers import CorruptMediaError, MediaNotFoundError, MissingStreamError
 from mavil.structures import SKIPPED_KEY
-from .media import frame_ids, write_clip
+from .media import backend_params, frame_ids, write_clip
 
 CLIP = dict(num_frames=8, fps=2.0)
 TEST_CLIP = dict(CLIP, test_mode=True, num_clips=3)
@@ -300,3 +300,22 @@ def test_data_loader_workers_open_their_own_shards(clips, exact_cache):
     batches = list(loader)
     assert sum(len(b['data_samples']) for b in batches) == 3
     assert sum(len(b[SKIPPED_KEY]) for b in batches) == 3
+
+
+@pytest.mark.parametrize('backend', backend_params(['decord', 'torchcodec']))
+def test_builder_takes_any_registered_reader(clips, tmp_path, backend):
+    """The reader backend is a MEDIA_READERS name: another backend builds the same frames and
+    audio as PyAV (every backend decodes the same frames; audio is PyAV's in all)."""
+    root, names = clips
+    settings = dataclasses.replace(pipelines_settings(audio='float32', frame_format='raw'),
+                                   short_side=None)
+    build(root, names[:2], tmp_path / 'pyav', settings)
+    build(root, names[:2], tmp_path / backend, dataclasses.replace(settings, backend=backend))
+    for name in names[:2]:
+        torch.manual_seed(0)
+        want = LoadCachedClip(cache=str(tmp_path / 'pyav'), clip_sampler=TEST_CLIP)(
+            dict(filename=str(root / name)))
+        got = LoadCachedClip(cache=str(tmp_path / backend), clip_sampler=TEST_CLIP)(
+            dict(filename=str(root / name)))
+        assert torch.equal(got['video'], want['video'])
+        assert torch.equal(got['waveform'], want['waveform'])
