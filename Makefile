@@ -3,8 +3,9 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SPHINX = $(BIN)/python -m sphinx -q -b html
 
-.PHONY: install test demo clean
+.PHONY: install test docs demo clean
 
 install: $(STAMP)
 
@@ -15,12 +16,19 @@ $(STAMP): requirements.txt setup.py
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# the suite, then the documentation with warnings as errors (a broken reference fails)
 test: install
 	$(BIN)/python -m pytest tests -q
+	$(SPHINX) -W --keep-going docs docs/_build/html
+
+# documentation site -> docs/_build/html/index.html (API reference, component catalogue)
+docs: install
+	$(SPHINX) docs docs/_build/html
+	@echo "open docs/_build/html/index.html"
 
 # Built-in demo data -> MAE-only, stage 1, stage-2 iteration 1 (2 seeds, CPU) -> work_dirs/demo/
 demo: install
 	$(BIN)/python tools/demo.py
 
 clean:
-	rm -rf $(VENV) work_dirs .pytest_cache
+	rm -rf $(VENV) work_dirs .pytest_cache docs/_build docs/api docs/components.md

@@ -76,7 +76,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         '(interleaved) and peak memory (one process each)')
     p.add_argument('--flops', type=float, default=None, help=argparse.SUPPRESS)
     p.add_argument('--cp', default=None, help=argparse.SUPPRESS)
-    # exact contrast accumulation (issue 12): its own row, see run_exact_contrast below
+    # exact contrast accumulation: its own row, see run_exact_contrast below
     p.add_argument('--exact-contrast', type=int, default=None, metavar='MICRO_BATCHES',
                    help='instead of the table above: stage-1 step time of exact contrast '
                         'accumulation vs plain accumulation over MICRO_BATCHES micro-batches '
@@ -339,7 +339,7 @@ def main(argv=None) -> list[dict]:
     import torch
     if args.device is None:
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    if args.exact_contrast:  # issue 12: a separate measurement, not the table below
+    if args.exact_contrast:  # a separate measurement, not the table below
         return [run_exact_contrast(args)]
     if args.with_cp:
         args.cfg_options = args.cfg_options + WITH_CP
@@ -432,7 +432,7 @@ def print_table(results: list[dict], args: argparse.Namespace, elapsed: float) -
 
 
 # ---------------------------------------------------------------------------------------------
-# Exact contrast accumulation (issue 12) vs plain gradient accumulation, stage 1.
+# Exact contrast accumulation vs plain gradient accumulation, stage 1.
 # One optimizer step over A micro-batches of --batch-size, both through MMEngine's OptimWrapper:
 #   plain: A x model.train_step(batch) with accumulative_counts=A (each micro-batch contrasted
 #          alone); exact: model.train_step(MicroBatches) (two passes: one extra no-grad encoder
@@ -492,7 +492,7 @@ def run_exact_contrast(args: argparse.Namespace) -> dict:
         with open(args.json, 'w') as f:
             json.dump(dict(args=vars(args), results=[result]), f, indent=2)
     return result
-# ------------------------------------------------------------- end of exact contrast (issue 12)
+# ---------------------------------------------------------------------- end of exact contrast
 
 
 if __name__ == '__main__':

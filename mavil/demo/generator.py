@@ -26,7 +26,8 @@ Files go to ``ROOT/clips/clip_XXXX.mp4`` (H.264 + AAC, 16 kHz mono), with
 ``ROOT/annotations.csv`` (``filename,labels,split`` for :class:`mavil.datasets.AVDataset`),
 ``ROOT/clips.csv`` (every generated parameter, for tests and inspection),
 ``ROOT/COMPLETE`` (the generation settings; its absence or a mismatch means regenerate) and
-``ROOT/DEMO_DATASET`` (written first; a non-empty folder without it is never overwritten).
+``ROOT/DEMO_DATASET`` (written first, JSON: the files the generator writes; only those are ever
+deleted or replaced, and a non-empty folder without it is never written to).
 
     python -m mavil.demo.generator data/demo --num-clips 1280
 """
@@ -36,7 +37,7 @@ import csv
 import json
 import math
 import os
-import shutil
+import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -223,7 +224,8 @@ def _write_one(args: tuple) -> int:
 
 
 # ---------------------------------------------------------------------------- dataset API
-MARKER = 'DEMO_DATASET'  # written first: this folder may be deleted and regenerated
+MARKER = 'DEMO_DATASET'  # JSON list of the files the generator wrote: all it may delete
+_OWN_FILES = ('annotations.csv', 'clips.csv', 'COMPLETE')
 
 
 def is_complete(root: Union[str, Path], cfg: DemoDataConfig) -> bool:
@@ -232,25 +234,74 @@ def is_complete(root: Union[str, Path], cfg: DemoDataConfig) -> bool:
     return stamp.is_file() and stamp.read_text().strip() == cfg.to_json()
 
 
+def _own_files(cfg: DemoDataConfig) -> list:
+    """Paths (relative to the root) that generating ``cfg`` writes, the marker aside."""
+    return [*(f'clips/clip_{i:04d}.mp4' for i in range(cfg.num_clips)), *_OWN_FILES]
+
+
+def _listed_files(root: Path) -> Optional[list]:
+    """The files the marker says the generator wrote; None without a readable marker.
+
+    Only names the generator can write are accepted, so a marker written by hand cannot point
+    a deletion at any other file."""
+    try:
+        listed = json.loads((root / MARKER).read_text())['files']
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    valid = set(_OWN_FILES)
+    return [name for name in listed if isinstance(name, str) and (
+        name in valid or re.fullmatch(r'clips/clip_\d{4,}\.mp4', name))]
+
+
+def _write_marker(root: Path, files: list) -> None:
+    text = json.dumps({'written_by': 'mavil.demo.generator', 'note': 'the generator deletes '
+                       'and rewrites exactly these files when its settings change',
+                       'files': sorted(set(files))}, indent=1)
+    (root / f'{MARKER}.part').write_text(text + '\n')
+    os.replace(root / f'{MARKER}.part', root / MARKER)
+
+
+def _clear_previous(root: Path, cfg: DemoDataConfig) -> None:
+    """Delete the files an earlier generation listed in the marker, and nothing else.
+
+    Raises FileExistsError for a non-empty folder without a valid marker, or when a file this
+    generation would write exists and the marker does not list it (not the generator's)."""
+    previous = _listed_files(root) if (root / MARKER).exists() else None
+    if previous is None:
+        if root.exists() and any(root.iterdir()):
+            raise FileExistsError(
+                f'{root} is not empty and holds no demo dataset ({MARKER} is missing or '
+                f'lists no files, as from an older version): nothing is deleted; give the '
+                f'demo an empty or new --data-root (or delete this folder yourself)')
+        previous = []
+    if (root / 'clips').is_symlink():
+        raise FileExistsError(f'{root / "clips"} is a symlink: the generator writes only '
+                              f'into a clips/ folder of its own; give a new --data-root')
+    foreign = [name for name in _own_files(cfg)
+               if name not in previous and (root / name).exists()]
+    if foreign:
+        raise FileExistsError(
+            f'{root} holds {len(foreign)} file(s) the demo would write that its {MARKER} '
+            f'does not list (e.g. {foreign[0]}): they are not the generator\'s and are not '
+            f'overwritten; give the demo an empty or new --data-root')
+    root.mkdir(parents=True, exist_ok=True)
+    _write_marker(root, previous + _own_files(cfg))  # a superset while files change
+    for name in previous:
+        (root / name).unlink(missing_ok=True)
+
+
 def generate(root: Union[str, Path], cfg: DemoDataConfig = DemoDataConfig(), *,
              workers: Optional[int] = None, progress: bool = True) -> Path:
     """Write the dataset to ``root`` (replacing an incomplete or different one).
 
-    Returns the annotation file.
+    Only files listed in ``root/DEMO_DATASET`` (written by an earlier generation) are
+    deleted or replaced; other files are left alone. Returns the annotation file.
     """
     root = Path(root)
     if cfg.num_clips < 2 * NUM_CLASSES:
         raise ValueError(f'num_clips must be at least {2 * NUM_CLASSES} (two per class)')
-    if root.exists() and any(root.iterdir()):
-        written_here = [root / name for name in (MARKER, 'COMPLETE', 'clips.csv')]  # any version
-        if not any(path.is_file() for path in written_here):  # never delete others' files
-            raise FileExistsError(f'{root} is not empty and holds no demo dataset (no {MARKER} '
-                                  f'file): give the demo an empty or new --data-root')
-        shutil.rmtree(root / 'clips', ignore_errors=True)
-        (root / 'COMPLETE').unlink(missing_ok=True)
+    _clear_previous(root, cfg)
     (root / 'clips').mkdir(parents=True, exist_ok=True)
-    (root / MARKER).write_text('written by mavil.demo.generator; regenerated when the settings '
-                               'change\n')
     specs = [draw_clip(i, cfg) for i in range(cfg.num_clips)]
     workers = workers or min(os.cpu_count() or 1, 4)
     jobs = [(spec, cfg, root) for spec in specs]
@@ -279,6 +330,7 @@ def generate(root: Union[str, Path], cfg: DemoDataConfig = DemoDataConfig(), *,
                 row[key] = json.dumps(row[key])
             writer.writerow(dict(row, filename=spec.filename, class_name=CLASS_NAMES[spec.label]))
     (root / 'COMPLETE').write_text(cfg.to_json() + '\n')
+    _write_marker(root, _own_files(cfg))
     return ann_file
 
 

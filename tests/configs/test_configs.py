@@ -12,7 +12,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mavil.registry import MODELS
+from mavil.models.algorithms import MAViL
+from mavil.registry import MODELS, TRANSFORMS
+from mavil.structures import AVDataSample
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = ROOT / 'configs'
@@ -137,12 +139,53 @@ def test_expected_ablations_exist():
     assert declared <= ablations
 
 
+def pipelines(node) -> list[list]:
+    """Every ``pipeline`` list in a config (datasets nest, e.g. in ConcatDataset)."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == 'pipeline' and isinstance(value, (list, tuple)):
+                found.append(value)
+            else:
+                found += pipelines(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            found += pipelines(value)
+    return found
+
+
+def check_config(path: Path, teacher_ckpt: str) -> None:
+    """Build what a run of ``path`` builds first and take one loss on tiny inputs: the model
+    the config names (at tiny sizes) and every transform of its data pipelines."""
+    cfg = Config.fromfile(path)
+    for pipeline in pipelines(cfg._cfg_dict.to_dict()):
+        for transform in pipeline:
+            TRANSFORMS.build(transform)  # an unknown argument or value fails here
+    model = MODELS.build(shrink(cfg, teacher_ckpt).model)
+    assert type(model) is MODELS.get(cfg.model.type), (type(model), cfg.model.type)
+    torch.manual_seed(0)
+    inputs = tiny_inputs(2)
+    if isinstance(model, MAViL):
+        losses = model.loss(inputs)
+        assert {'loss_rec_audio', 'loss_rec_video'} <= set(losses)
+    else:
+        samples = [AVDataSample(labels=torch.tensor([i])) for i in range(2)]
+        losses = model(inputs, samples, mode='loss')
+    assert all(torch.isfinite(v).all() for k, v in losses.items() if k.startswith('loss')), losses
+
+
 @pytest.mark.parametrize('path', CONFIGS, ids=config_id)
 def test_config_loads_and_builds(path: Path, tiny_teacher_ckpt: str):
-    cfg = Config.fromfile(path)
-    assert MODELS.get(cfg.model.type) is not None, cfg.model.type
-    model = MODELS.build(shrink(cfg, tiny_teacher_ckpt).model)
-    assert isinstance(model, torch.nn.Module)
+    check_config(path, tiny_teacher_ckpt)
+
+
+def test_a_config_with_a_misspelt_transform_argument_fails(tmp_path, tiny_teacher_ckpt):
+    broken = tmp_path / 'broken.py'
+    broken.write_text(f"_base_ = ['{CONFIG_DIR / 'finetune' / 'esc50_audio.py'}']\n"
+                      "train_pipeline = [dict(type='KaldiFbank', num_mel_bin=128)]\n"
+                      "train_dataloader = dict(dataset=dict(pipeline=train_pipeline))\n")
+    with pytest.raises(TypeError, match='num_mel_bin'):
+        check_config(broken, tiny_teacher_ckpt)
 
 
 @pytest.mark.parametrize('name', sorted(EXPECTED))
