@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo clean
+.PHONY: install test demo reproduce clean
 
 install: $(STAMP)
 
@@ -21,6 +21,10 @@ test: install
 # Built-in demo data -> MAE-only, stage 1, stage-2 iteration 1 (2 seeds, CPU) -> work_dirs/demo/
 demo: install
 	$(BIN)/python tools/demo.py
+
+# The paper's Tables 1, 3 and 4a at demo size (3 seeds, CPU) -> work_dirs/reproduce/tables.md
+reproduce: install
+	$(BIN)/python tools/reproduce.py
 
 clean:
 	rm -rf $(VENV) work_dirs .pytest_cache
