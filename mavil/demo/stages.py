@@ -79,7 +79,7 @@ def train_from_memory(cfg, splits_file: str) -> None:
     the file) and its random steps run per sample, in the main process."""
     def strip(step: dict) -> dict:
         step = dict(step)
-        if step['type'] == 'LoadAudioVideo':  # clip start: random vs centre, the same here
+        if step['type'] == 'LoadAudioVideo' and 'clip_sampler' in step:  # random vs centre start
             step['clip_sampler'] = {k: v for k, v in step['clip_sampler'].items()
                                     if k != 'test_mode'}
         return step
