@@ -11,7 +11,8 @@ a run whose evaluation is already in ``WORK_DIR/seed_N/<run>/eval.json`` with th
 settings is not redone, so an interrupted reproduction continues where it stopped.
 
     python tools/reproduce.py [--seeds 0 1 2] [--iters N] [--tables table1 table3 table4a]
-                              [--evaluation probe] [--data-kind melody|category] [--jobs 2]
+                              [--evaluation finetune|probe] [--finetune-epochs N]
+                              [--data-kind melody|category] [--jobs 2]
 """
 import argparse
 import hashlib
@@ -32,6 +33,10 @@ from mavil.demo.ablations import (EVALUATORS, TABLES, EvalRequest, format_tables
 from mavil.demo.run import DemoSettings  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# Fine-tuning epochs per model and modality (configs/demo/finetune_*.py: 15): 8 pre-trainings
+# x 3 seeds x 2 modalities are 48 fine-tunings, which at 15 epochs alone would take longer
+# than the 60 minutes `make reproduce` may take on 2 cores.
+FINETUNE_EPOCHS = 5
 
 
 @dataclass
@@ -39,7 +44,8 @@ class ReproduceSettings:
     demo: DemoSettings = field(default_factory=lambda: DemoSettings(
         work_dir='work_dirs/reproduce', seeds=(0, 1, 2), reconstruction=False))
     tables: tuple = tuple(t.key for t in TABLES)
-    evaluation: str = 'probe'
+    evaluation: str = 'finetune'
+    finetune_epochs: Optional[int] = FINETUNE_EPOCHS
     jobs: int = 2  # seed processes at a time (0: all seeds in this process)
 
 
@@ -113,7 +119,9 @@ def run_seed(settings: ReproduceSettings, seed: int, splits_file: str) -> dict:
         metrics = evaluate(EvalRequest(model=model, config=cfg, checkpoint=ckpts[run.name],
                                        seed=seed, train=train_split, test=test_split,
                                        num_classes=num_classes,
-                                       probe_steps=demo.probe_steps))
+                                       probe_steps=demo.probe_steps, data_root=demo.data_root,
+                                       splits_file=splits_file,
+                                       finetune_epochs=settings.finetune_epochs))
         done = time.time()
         seconds[run.name] = dict(train=trained - start, evaluate=done - trained)
         results[run.name] = metrics
@@ -225,7 +233,10 @@ def parse_args(argv=None) -> ReproduceSettings:
     p.add_argument('--tables', nargs='+', default=list(d.tables),
                    choices=[t.key for t in TABLES])
     p.add_argument('--evaluation', default=d.evaluation, choices=sorted(EVALUATORS))
-    p.add_argument('--probe-steps', type=int, default=d.demo.probe_steps)
+    p.add_argument('--finetune-epochs', type=int, default=d.finetune_epochs,
+                   help='fine-tuning epochs per model and modality (evaluation finetune)')
+    p.add_argument('--probe-steps', type=int, default=d.demo.probe_steps,
+                   help='L-BFGS iterations per linear probe (evaluation probe)')
     p.add_argument('--jobs', type=int, default=d.jobs,
                    help='seed processes at a time (0: one after another in this process)')
     p.add_argument('--threads', type=int, default=d.demo.threads)
@@ -238,7 +249,7 @@ def parse_args(argv=None) -> ReproduceSettings:
                    stage1_iters=a.iters, batch_size=a.batch_size, probe_steps=a.probe_steps,
                    threads=a.threads, progress=not a.no_progress)
     return ReproduceSettings(demo=demo, tables=tuple(a.tables), evaluation=a.evaluation,
-                             jobs=a.jobs)
+                             finetune_epochs=a.finetune_epochs, jobs=a.jobs)
 
 
 def main(argv=None) -> str:

@@ -180,6 +180,9 @@ class EvalRequest:
     test: object  # EvalSplit: the held-out split
     num_classes: int
     probe_steps: int = 200
+    data_root: str = 'data/demo'
+    splits_file: Optional[str] = None  # the decoded clips (fine-tuning trains on them)
+    finetune_epochs: Optional[int] = None  # None: configs/demo/finetune_<modality>.py's
 
 
 class ProbeEvaluation:
@@ -195,6 +198,26 @@ class ProbeEvaluation:
                     a2v_r5=row['a2v_r5'], v2a_r5=row['v2a_r5'], chance=row['chance_acc'])
 
 
+class FinetuneEvaluation:
+    """The paper's protocol (its Tables 1, 3, 4 report fine-tuned mAP): the pre-trained
+    encoders fine-tuned on the training split's labels, once as an audio and once as a video
+    classifier (:func:`mavil.demo.finetune.finetune`, ``configs/demo/finetune_<modality>.py``),
+    top-1 accuracy on the held-out split."""
+    description = 'fine-tuned top-1 accuracy on the held-out split'
+
+    def __call__(self, request: EvalRequest) -> dict:
+        import os.path as osp
+
+        from .finetune import finetune
+        run_dir = osp.dirname(request.checkpoint)
+        return {modality: finetune(request.checkpoint, modality, request.seed,
+                                   data_root=request.data_root,
+                                   work_dir=osp.join(run_dir, f'finetune_{modality}'),
+                                   splits_file=request.splits_file,
+                                   epochs=request.finetune_epochs)
+                for modality in MODALITIES}
+
+
 # name -> callable(EvalRequest) -> {'audio': x, 'video': y, ...}; `description` says what
 # the numbers are
-EVALUATORS = {'probe': ProbeEvaluation()}
+EVALUATORS = {'probe': ProbeEvaluation(), 'finetune': FinetuneEvaluation()}

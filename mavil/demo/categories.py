@@ -41,7 +41,8 @@ OBJECT_SHAPES = SHAPES  # disc, square, triangle, cross
 STRIPES = ('horizontal', 'vertical')
 SOUND_PATTERNS = tuple((g, t, r) for r in RHYTHMS for t in TREMOLOS for g in GLIDES)
 PICTURE_PATTERNS = tuple((s, o) for o in STRIPES for s in OBJECT_SHAPES)
-PICTURE_OF = (5, 2, 7, 0, 3, 6, 1, 4)  # category c sounds SOUND_PATTERNS[c], shows PICTURE_..[PICTURE_OF[c]]
+# category c sounds SOUND_PATTERNS[c] and shows PICTURE_PATTERNS[PICTURE_OF[c]]
+PICTURE_OF = (5, 2, 7, 0, 3, 6, 1, 4)
 NUM_CLASSES = len(SOUND_PATTERNS)
 CLASS_NAMES = tuple(f'category_{c}' for c in range(NUM_CLASSES))
 GLIDE_RANGE = (12.0, 24.0)  # semitones per second, drawn per clip

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mavil.demo.ablations import (RUNS, TABLES, format_tables, mean_sd, order_agreement,
-                                  runs_for)
+from mavil.demo.ablations import (EVALUATORS, RUNS, TABLES, EvalRequest, format_tables,
+                                  mean_sd, order_agreement, runs_for)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -69,7 +69,7 @@ def test_reproduce_end_to_end_tiny(tmp_path):
     settings = tool.parse_args([
         '--data-root', str(tmp_path / 'data'), '--work-dir', str(tmp_path / 'work'),
         '--num-clips', '16', '--seeds', '0', '--iters', '2', '--batch-size', '4',
-        '--probe-steps', '5', '--jobs', '0', '--no-progress'])
+        '--probe-steps', '5', '--evaluation', 'probe', '--jobs', '0', '--no-progress'])
     text = tool.reproduce(settings)
     work = tmp_path / 'work'
     assert (work / 'tables.md').read_text().strip() == text.strip()
@@ -89,3 +89,11 @@ def test_reproduce_end_to_end_tiny(tmp_path):
     stamp = (work / 'seed_0' / 'stage1' / 'iter_2.pth').stat().st_mtime_ns
     tool.reproduce(settings)
     assert (work / 'seed_0' / 'stage1' / 'iter_2.pth').stat().st_mtime_ns == stamp
+    # the fine-tuning evaluation of one pre-trained model (2 epochs), from the decoded clips
+    request = EvalRequest(model=None, config=None, seed=0, train=None, test=None,
+                          num_classes=8, checkpoint=str(work / 'seed_0' / 'stage1' / 'iter_2.pth'),
+                          data_root=str(tmp_path / 'data'),
+                          splits_file=str(work / 'eval_splits.pt'), finetune_epochs=2)
+    accuracy = EVALUATORS['finetune'](request)
+    assert set(accuracy) == {'audio', 'video'} and all(0 <= a <= 1 for a in accuracy.values())
+    assert (work / 'seed_0' / 'stage1' / 'finetune_audio').is_dir()
