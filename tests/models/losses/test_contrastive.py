@@ -147,3 +147,16 @@ def test_batch_standardize_ignores_a_shared_component():
                                                                       rel=1e-4)
     assert std(x + shared, y + shared).loss.item() < 0.5 * math.log(8)
     assert std(x + shared, y + shared).accuracy.item() == 1.0
+
+
+def test_paper_configs_keep_eq2_unstandardised():
+    """batch_standardize is a demo setting: the paper's stage-1 config compares the pooled
+    embeddings as Eq. 2 does, with tau 0.1 and alpha 0.1."""
+    from pathlib import Path
+
+    from mavil.apis import load_config
+    root = Path(__file__).resolve().parents[3]
+    inter = load_config(str(root / 'configs/mavil/stage1.py')).model.inter_loss
+    assert not inter.get('batch_standardize', False)
+    assert (inter.temperature, inter.loss_weight) == (0.1, 0.1)
+    assert load_config(str(root / 'configs/demo/stage1.py')).model.inter_loss.batch_standardize
