@@ -6,13 +6,13 @@ evaluated on its held-out split; writes ``WORK_DIR/tables.md`` (ours with spread
 paper's numbers beside them, whether the order agrees) and ``WORK_DIR/results.json``.
 
 The runs and columns are in :mod:`mavil.demo.ablations`. Each seed runs its pre-trainings in
-order (a stage-2 run after its stage-1 teacher) in its own process (``--jobs`` at a time);
+order (a stage-2 run after its stage-1 teacher) in its own process (all at once by default);
 a run whose evaluation is already in ``WORK_DIR/seed_N/<run>/eval.json`` with the same
 settings is not redone, so an interrupted reproduction continues where it stopped.
 
     python tools/reproduce.py [--seeds 0 1 2] [--iters N] [--tables table1 table3 table4a]
                               [--evaluation finetune|probe] [--finetune-epochs N]
-                              [--data-kind melody|category] [--jobs 2]
+                              [--data-kind melody|category] [--jobs N]
 """
 import argparse
 import hashlib
@@ -33,9 +33,11 @@ from mavil.demo.ablations import (EVALUATORS, TABLES, EvalRequest, format_tables
 from mavil.demo.run import DemoSettings  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-# Fine-tuning epochs per model and modality (configs/demo/finetune_*.py: 15): 8 pre-trainings
-# x 3 seeds x 2 modalities are 48 fine-tunings, which at 15 epochs alone would take longer
-# than the 60 minutes `make reproduce` may take on 2 cores.
+# Fine-tuning epochs per model and modality (configs/demo/finetune_*.py: 15). CPU seconds
+# per step (batch 32, 1 thread, measured): pre-training 0.48, fine-tuning 0.15-0.18. 24
+# pre-trainings x 200 steps are ~2500 CPU-s; 48 fine-tunings (8 models x 3 seeds x audio,
+# video) x 30 steps an epoch are ~3500 CPU-s at 15 epochs (54 min on 2 cores in all, before
+# any overhead, over the 60 minutes `make reproduce` may take), ~1200 at 5.
 FINETUNE_EPOCHS = 5
 
 
@@ -46,7 +48,9 @@ class ReproduceSettings:
     tables: tuple = tuple(t.key for t in TABLES)
     evaluation: str = 'finetune'
     finetune_epochs: Optional[int] = FINETUNE_EPOCHS
-    jobs: int = 2  # seed processes at a time (0: all seeds in this process)
+    # seed processes at a time (0: all seeds in this process; None: one per seed: 3 single-
+    # threaded processes on 2 cores finish sooner than 2 then 1)
+    jobs: Optional[int] = None
 
 
 # --------------------------------------------------------------------------------- data
@@ -156,12 +160,13 @@ def _seed_process(settings: ReproduceSettings, seed: int, splits_file: str) -> d
 
 def run_seeds(settings: ReproduceSettings, splits_file: str) -> dict:
     seeds = settings.demo.seeds
-    if settings.jobs <= 0:
+    jobs = len(seeds) if settings.jobs is None else settings.jobs
+    if jobs <= 0:
         return {s: run_seed(settings, s, splits_file) for s in seeds}
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(min(settings.jobs, len(seeds)),
+    with ProcessPoolExecutor(min(jobs, len(seeds)),
                              mp_context=mp.get_context('spawn')) as pool:
         futures = {s: pool.submit(_seed_process, replace(
             settings, demo=replace(settings.demo, progress=False)), s, splits_file)
@@ -238,7 +243,8 @@ def parse_args(argv=None) -> ReproduceSettings:
     p.add_argument('--probe-steps', type=int, default=d.demo.probe_steps,
                    help='L-BFGS iterations per linear probe (evaluation probe)')
     p.add_argument('--jobs', type=int, default=d.jobs,
-                   help='seed processes at a time (0: one after another in this process)')
+                   help='seed processes at a time (default: one per seed; 0: one after '
+                   'another in this process)')
     p.add_argument('--threads', type=int, default=d.demo.threads)
     p.add_argument('--no-progress', action='store_true')
     a = p.parse_args(argv)
