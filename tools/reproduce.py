@@ -204,7 +204,7 @@ def reproduce(settings: ReproduceSettings) -> str:
             results.setdefault(run, {})[seed] = metrics
     metric = EVALUATORS[settings.evaluation].description
     iters = demo.stage1_iters or "the configs'"
-    batch = demo.batch_size or "the configs'"
+    batch = demo.batch_size or "as in the configs"
     header = (f'Demo data kind `{demo.data_kind}` ({demo.num_clips} clips, data seed '
               f'{demo.data_seed}), {iters} iterations per pre-training, batch {batch}; '
               f'{total / 60:.1f} min wall ({data_seconds:.0f} s data), '
