@@ -43,7 +43,7 @@ import torch
 from mavil.apis.stages import build_runner, teacher_options
 from .evaluate import EvalSplit, evaluate_model, load_eval_split
 from .figures import plot_losses, plot_reconstruction, plot_report
-from .generator import NUM_CLASSES, DemoDataConfig, ensure_dataset
+from .generator import DATA_KINDS, DemoDataConfig, data_config, ensure_dataset
 from .report import METRICS, PhaseTimer, aggregate, format_report
 from .stages import build_dataset, ensure_cache, load_stage_config, train_stage, unwrap
 
@@ -62,6 +62,7 @@ class DemoSettings:
     stage2_config: str = str(REPO_ROOT / 'configs/demo/stage2_iter1.py')
     num_clips: int = DemoDataConfig.num_clips
     data_seed: int = DemoDataConfig.seed
+    data_kind: str = 'melody'  # or 'category' (mavil/demo/categories.py)
     seeds: tuple = (0, 1)
     parallel: bool = True  # one process per seed
     stage1_iters: Optional[int] = None  # None: the config's max_iters (also for mae_only)
@@ -95,10 +96,11 @@ def run_seed(settings: DemoSettings, seed: int, train_split: EvalSplit, test_spl
     timer = PhaseTimer(prefix=f'[seed {seed}] ')
     seed_dir = osp.join(osp.abspath(settings.work_dir), f'seed_{seed}')
     rows, curves, ckpts = {}, {}, {}
+    num_classes = data_config(settings.data_kind).num_classes
 
     def evaluate(stage: str, model) -> None:
         with timer(f'eval_{stage}'):
-            rows[stage] = evaluate_model(model, train_split, test_split, NUM_CLASSES,
+            rows[stage] = evaluate_model(model, train_split, test_split, num_classes,
                                          probe_steps=settings.probe_steps)
         print(f'[seed {seed}] {stage}: ' + ', '.join(f'{k} {rows[stage][k]:.3f}'
                                                      for k in METRICS), flush=True)
@@ -239,7 +241,8 @@ def _run_demo(settings: DemoSettings) -> dict:
     timer = PhaseTimer()
     work_dir = osp.abspath(settings.work_dir)
     os.makedirs(work_dir, exist_ok=True)
-    data_cfg = DemoDataConfig(num_clips=settings.num_clips, seed=settings.data_seed)
+    data_cfg = data_config(settings.data_kind, num_clips=settings.num_clips,
+                           seed=settings.data_seed)
 
     with timer('data'):
         ann_file = ensure_dataset(settings.data_root, data_cfg, progress=settings.progress)
@@ -302,6 +305,11 @@ def _write_outputs(work_dir: str, report: dict, results: dict, timer: PhaseTimer
         plot_losses(curves, osp.join(work_dir, 'loss_curve.png'))
 
 
+def _kind_path(path: str, kind: str) -> str:
+    """The default folder of a data kind: each kind keeps its own data and outputs."""
+    return path if kind == 'melody' else f'{path}_{kind}'
+
+
 def parse_args(argv=None) -> DemoSettings:
     from mmengine.config import DictAction
 
@@ -309,8 +317,14 @@ def parse_args(argv=None) -> DemoSettings:
     p = argparse.ArgumentParser(description='MAViL demo: built-in data, MAE-only baseline, '
                                 'stage 1 and one stage-2 iteration on CPU for several seeds; '
                                 'retrieval / linear-probe report and figures')
-    p.add_argument('--data-root', default=d.data_root)
-    p.add_argument('--work-dir', default=d.work_dir)
+    p.add_argument('--data-kind', choices=DATA_KINDS, default=d.data_kind,
+                   help="'melody' (the demo's data, every setting was chosen on it) or "
+                   "'category' (sound and picture share only a category; nothing was chosen "
+                   "on it)")
+    p.add_argument('--data-root', default=None,
+                   help=f'default {d.data_root} (melody), {d.data_root}_category (category)')
+    p.add_argument('--work-dir', default=None,
+                   help=f'default {d.work_dir} (melody), {d.work_dir}_category (category)')
     p.add_argument('--mae-only-config', default=d.mae_only_config)
     p.add_argument('--stage1-config', default=d.stage1_config)
     p.add_argument('--stage2-config', default=d.stage2_config)
@@ -336,7 +350,9 @@ def parse_args(argv=None) -> DemoSettings:
                    help='overrides for the stage-2 config, e.g. model.target.normalize=True')
     a = p.parse_args(argv)
     return DemoSettings(
-        data_root=a.data_root, work_dir=a.work_dir, mae_only_config=a.mae_only_config,
+        data_root=a.data_root or _kind_path(d.data_root, a.data_kind),
+        work_dir=a.work_dir or _kind_path(d.work_dir, a.data_kind),
+        data_kind=a.data_kind, mae_only_config=a.mae_only_config,
         stage1_config=a.stage1_config, stage2_config=a.stage2_config, num_clips=a.num_clips,
         data_seed=a.data_seed,
         seeds=tuple(a.seeds), parallel=not a.sequential, stage1_iters=a.stage1_iters,
