@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SPHINX = $(BIN)/python -m sphinx -q -b html
 
-.PHONY: install test docs demo clean
+.PHONY: install test docs demo reproduce clean
 
 install: $(STAMP)
 
@@ -29,6 +29,10 @@ docs: install
 # Built-in demo data -> MAE-only, stage 1, stage-2 iteration 1 (2 seeds, CPU) -> work_dirs/demo/
 demo: install
 	$(BIN)/python tools/demo.py
+
+# The paper's Tables 1, 3 and 4a at demo size (3 seeds, CPU) -> work_dirs/reproduce/tables.md
+reproduce: install
+	$(BIN)/python tools/reproduce.py
 
 clean:
 	rm -rf $(VENV) work_dirs .pytest_cache docs/_build docs/api docs/components.md

@@ -31,8 +31,9 @@ measured right before and after that step's round, so a busy machine slows both 
                    weights) and each one's peak memory (own process)
 
 "bf16" student = forward under torch.autocast (what tools/train.py --amp does). Teacher: auto =
-TeacherTargets' default (bf16 autocast on CUDA with bf16 and on CPUs with AMX / AVX512-BF16),
-off = fp32, on = bf16.
+TeacherTargets' default (``mavil.hardware.bf16_is_faster``: bf16 autocast on CUDA with bf16, on
+CPUs with AMX, and on other CPUs only where a cached bf16 vs fp32 matmul probe measured bf16
+faster), off = fp32, on = bf16.
 """
 import argparse
 import json
@@ -397,6 +398,13 @@ def print_table(results: list[dict], args: argparse.Namespace, elapsed: float) -
           f'torch {torch.__version__}); {args.iters} interleaved steps per case after '
           f'{args.warmup} warm-up; {elapsed:.0f} s in all; load average now '
           f'{os.getloadavg()[0]:.1f}')
+    if args.device == 'cpu' and 'auto' in args.teacher_autocast:
+        from mavil import hardware
+        probe = 'AMX, no probe' if hardware.cpu_has_amx() else (
+            f'bf16 matmul probe at {hardware.bf16_probe().speedup:.2f}x the fp32 speed '
+            f'(cache {hardware.cache_path()})')
+        print(f'teacher auto: {"bf16" if hardware.bf16_is_faster("cpu") else "fp32"} '
+              f'(mavil.hardware.bf16_is_faster: {probe})')
     util = next((r for r in results if 'util_median' in r), None)
     if util:
         print(f'% fp32 peak (stage 1): {util["flops"] / 1e9:.0f} GFLOP per step (3 x masked-view '

@@ -7,8 +7,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]  # holds the mavil package
 ABOVE_WEIGHTS = ('mavil.models', 'mavil.engine', 'mavil.apis', 'mavil.datasets', 'mavil.demo',
                  'mavil.evaluation', 'mavil.analysis', 'mavil.visualization')
+ABOVE_ENGINE = ('mavil.models', 'mavil.apis', 'mavil.demo', 'mavil.analysis',
+                'mavil.visualization')
 # (module or package below mavil/, the packages it must not import)
-LAYERS = [('weights', ABOVE_WEIGHTS), ('pos_embed.py', ABOVE_WEIGHTS + ('mavil.weights', ))]
+LAYERS = [('weights', ABOVE_WEIGHTS), ('pos_embed.py', ABOVE_WEIGHTS + ('mavil.weights', )),
+          ('hardware.py', ABOVE_WEIGHTS + ('mavil.weights', )), ('engine', ABOVE_ENGINE)]
 
 
 def imported_modules(path: Path, root: Path = ROOT) -> list[str]:

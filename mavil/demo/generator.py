@@ -30,6 +30,9 @@ Files go to ``ROOT/clips/clip_XXXX.mp4`` (H.264 + AAC, 16 kHz mono), with
 deleted or replaced, and a non-empty folder without it is never written to).
 
     python -m mavil.demo.generator data/demo --num-clips 1280
+
+This is the ``melody`` kind; :mod:`mavil.demo.categories` is a second kind (``--kind
+category``) whose modalities share only a category. :func:`generate` writes either.
 """
 import argparse
 import colorsys
@@ -124,6 +127,36 @@ class DemoDataConfig:
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 
+    @property
+    def num_classes(self) -> int:
+        return NUM_CLASSES
+
+    @property
+    def class_names(self) -> tuple:
+        return CLASS_NAMES
+
+    def draw(self, index: int) -> 'ClipSpec':
+        """The random draws of clip ``index``."""
+        return draw_clip(index, self)
+
+    def write(self, spec: 'ClipSpec', root: Union[str, Path]) -> Path:
+        """Render ``spec`` and write its .mp4 under ``root``."""
+        from .render import write_clip  # rendering imports this module's specs
+        return write_clip(spec, self, root)
+
+
+DATA_KINDS = ('melody', 'category')  # 'category': mavil/demo/categories.py
+
+
+def data_config(kind: str = 'melody', **settings) -> DemoDataConfig:
+    """The dataset settings of ``kind`` (``settings``: :class:`DemoDataConfig` fields)."""
+    if kind == 'melody':
+        return DemoDataConfig(**settings)
+    if kind == 'category':
+        from .categories import CategoryDataConfig
+        return CategoryDataConfig(**settings)
+    raise ValueError(f'unknown demo data kind {kind!r}; choose from {DATA_KINDS}')
+
 
 @dataclass(frozen=True)
 class ClipSpec:
@@ -217,9 +250,8 @@ def draw_clip(index: int, cfg: DemoDataConfig) -> ClipSpec:
 
 
 def _write_one(args: tuple) -> int:
-    from .render import write_clip  # rendering imports this module's specs
     spec, cfg, root = args
-    write_clip(spec, cfg, root)
+    cfg.write(spec, root)
     return spec.index
 
 
@@ -298,11 +330,11 @@ def generate(root: Union[str, Path], cfg: DemoDataConfig = DemoDataConfig(), *,
     deleted or replaced; other files are left alone. Returns the annotation file.
     """
     root = Path(root)
-    if cfg.num_clips < 2 * NUM_CLASSES:
-        raise ValueError(f'num_clips must be at least {2 * NUM_CLASSES} (two per class)')
+    if cfg.num_clips < 2 * cfg.num_classes:
+        raise ValueError(f'num_clips must be at least {2 * cfg.num_classes} (two per class)')
     _clear_previous(root, cfg)
     (root / 'clips').mkdir(parents=True, exist_ok=True)
-    specs = [draw_clip(i, cfg) for i in range(cfg.num_clips)]
+    specs = [cfg.draw(i) for i in range(cfg.num_clips)]
     workers = workers or min(os.cpu_count() or 1, 4)
     jobs = [(spec, cfg, root) for spec in specs]
     bar = _progress(len(jobs), 'demo clips', progress)
@@ -320,15 +352,17 @@ def generate(root: Union[str, Path], cfg: DemoDataConfig = DemoDataConfig(), *,
         writer = csv.writer(f)
         writer.writerow(['filename', 'labels', 'split'])
         for spec in specs:
-            writer.writerow([spec.filename, CLASS_NAMES[spec.label], spec.split])
+            writer.writerow([spec.filename, cfg.class_names[spec.label], spec.split])
     with open(root / 'clips.csv', 'w', newline='') as f:
         rows = [asdict(s) for s in specs]
         writer = csv.DictWriter(f, fieldnames=['filename', 'class_name', *rows[0]])
         writer.writeheader()
         for spec, row in zip(specs, rows):
-            for key in ('colour', 'notes', 'harmonics'):
-                row[key] = json.dumps(row[key])
-            writer.writerow(dict(row, filename=spec.filename, class_name=CLASS_NAMES[spec.label]))
+            for key, value in row.items():
+                if isinstance(value, (tuple, list)):
+                    row[key] = json.dumps(value)
+            writer.writerow(dict(row, filename=spec.filename,
+                                 class_name=cfg.class_names[spec.label]))
     (root / 'COMPLETE').write_text(cfg.to_json() + '\n')
     _write_marker(root, _own_files(cfg))
     return ann_file
@@ -352,10 +386,12 @@ def main(argv=None) -> None:
     parser.add_argument('root', nargs='?', default='data/demo')
     parser.add_argument('--num-clips', type=int, default=DemoDataConfig.num_clips)
     parser.add_argument('--seed', type=int, default=DemoDataConfig.seed)
+    parser.add_argument('--kind', choices=DATA_KINDS, default='melody',
+                        help="'melody' (this module) or 'category' (mavil/demo/categories.py)")
     parser.add_argument('--workers', type=int, default=None)
     parser.add_argument('--force', action='store_true', help='regenerate even if complete')
     args = parser.parse_args(argv)
-    cfg = DemoDataConfig(num_clips=args.num_clips, seed=args.seed)
+    cfg = data_config(args.kind, num_clips=args.num_clips, seed=args.seed)
     gen = generate if args.force else ensure_dataset
     print(gen(args.root, cfg, workers=args.workers))
 

@@ -12,9 +12,11 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from mavil.datasets.cache import build_cache, settings_from_pipelines
 from mavil.models.algorithms import MAViL
 from mavil.registry import MODELS, TRANSFORMS
 from mavil.structures import AVDataSample
+from tests.datasets.media import write_clip
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = ROOT / 'configs'
@@ -154,12 +156,29 @@ def pipelines(node) -> list[list]:
     return found
 
 
-def check_config(path: Path, teacher_ckpt: str) -> None:
+def tiny_cache(config_pipelines: list[list], root: Path) -> str:
+    """A one-clip cache built with the settings ``config_pipelines`` ask for: what a
+    ``LoadCachedClip`` step of the config checks its sampler and format against."""
+    root.mkdir(parents=True, exist_ok=True)
+    clip = root / 'clip.mp4'
+    write_clip(clip, seconds=4.0, fps=4.0, size=(64, 64))
+    settings = settings_from_pipelines(config_pipelines)
+    build_cache([('clip.mp4', str(clip))], str(root / 'cache'), settings, progress=False)
+    return str(root / 'cache')
+
+
+def check_config(path: Path, teacher_ckpt: str, tmp_path: Path) -> None:
     """Build what a run of ``path`` builds first and take one loss on tiny inputs: the model
-    the config names (at tiny sizes) and every transform of its data pipelines."""
+    the config names (at tiny sizes) and every transform of its data pipelines (a clip
+    cache the config reads is stood in for by a one-clip cache of the same settings)."""
     cfg = Config.fromfile(path)
-    for pipeline in pipelines(cfg._cfg_dict.to_dict()):
+    config_pipelines = pipelines(cfg._cfg_dict.to_dict())
+    cache = None
+    for pipeline in config_pipelines:
         for transform in pipeline:
+            if transform['type'] == 'LoadCachedClip':
+                cache = cache or tiny_cache(config_pipelines, tmp_path)
+                transform = dict(transform, cache=cache)
             TRANSFORMS.build(transform)  # an unknown argument or value fails here
     model = MODELS.build(shrink(cfg, teacher_ckpt).model)
     assert type(model) is MODELS.get(cfg.model.type), (type(model), cfg.model.type)
@@ -175,8 +194,8 @@ def check_config(path: Path, teacher_ckpt: str) -> None:
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=config_id)
-def test_config_loads_and_builds(path: Path, tiny_teacher_ckpt: str):
-    check_config(path, tiny_teacher_ckpt)
+def test_config_loads_and_builds(path: Path, tiny_teacher_ckpt: str, tmp_path: Path):
+    check_config(path, tiny_teacher_ckpt, tmp_path)
 
 
 def test_a_config_with_a_misspelt_transform_argument_fails(tmp_path, tiny_teacher_ckpt):
@@ -185,7 +204,7 @@ def test_a_config_with_a_misspelt_transform_argument_fails(tmp_path, tiny_teache
                       "train_pipeline = [dict(type='KaldiFbank', num_mel_bin=128)]\n"
                       "train_dataloader = dict(dataset=dict(pipeline=train_pipeline))\n")
     with pytest.raises(TypeError, match='num_mel_bin'):
-        check_config(broken, tiny_teacher_ckpt)
+        check_config(broken, tiny_teacher_ckpt, tmp_path)
 
 
 @pytest.mark.parametrize('name', sorted(EXPECTED))

@@ -27,7 +27,7 @@ def test_cfg_options_value_with_spaces_is_refused(capsys):
 @pytest.mark.parametrize('tool', ['convert_weights', 'flops', 'data/compute_audio_stats'])
 def test_other_tools_refuse_cfg_options_with_spaces_too(tool, capsys):
     """The same parser as tools/train.py: a value with spaces is refused, not squeezed."""
-    parse = load_tool(tool).parse_args
+    parse = load_script(f'tools/{tool}.py').parse_args
     head = {'convert_weights': ['export', 'c.py', 'x.pth', '--out', 'o.safetensors'],
             'flops': ['c.py'], 'data/compute_audio_stats': ['c.py']}[tool]
     with pytest.raises(SystemExit):

@@ -45,3 +45,8 @@ def pretrained_ckpt(repo, tiny_config, subprocess_env, tmp_path_factory) -> Path
     ckpt = work_dir / f'iter_{PRETRAIN_ITERS}.pth'
     assert ckpt.is_file()
     return ckpt
+
+
+@pytest.fixture(scope='session')
+def build_cache_tool() -> ModuleType:
+    return load_script('tools/data/build_cache.py')

@@ -1,5 +1,6 @@
 """Media readers behind one interface, registered in ``MEDIA_READERS`` by backend name:
-``'decord'`` (default), ``'pyav'`` or ``'torchcodec'``; a plugin adds its own through
+``'pyav'`` (the default: the fastest on the CPUs measured in docs/performance.md),
+``'decord'`` or ``'torchcodec'`` (NVDEC on CUDA); a plugin adds its own through
 ``custom_imports``."""
 from .base import (ClipTooShortError, CorruptMediaError, MediaError, MediaInfo,
                    MediaNotFoundError, MediaReader, MissingStreamError, check_file,

@@ -336,7 +336,7 @@ class MediaReader(ABC):
                 f'fps={self.fps:.2f}, frames={self.num_frames}, audio={self.has_audio})')
 
 
-def open_media(filename: str, *, backend: str = 'decord', **kwargs) -> MediaReader:
+def open_media(filename: str, *, backend: str = 'pyav', **kwargs) -> MediaReader:
     """Open ``filename`` with the named backend.
 
     Args:

@@ -36,8 +36,8 @@ class LoadAudioVideo(BaseTransform):
     ``min_duration`` (:class:`ClipTooShortError`). Nothing is padded or substituted.
 
     Args:
-        backend: media reader registered in ``MEDIA_READERS``: ``'decord'``, ``'pyav'``,
-            ``'torchcodec'``...
+        backend: media reader registered in ``MEDIA_READERS``: ``'pyav'`` (default),
+            ``'decord'``, ``'torchcodec'``...
         modalities: streams to load; a file must have each of them.
         clip_sampler: :class:`ClipSampler` or its keyword arguments.
         min_duration: shortest acceptable stream, in seconds.
@@ -52,7 +52,7 @@ class LoadAudioVideo(BaseTransform):
 
     def __init__(self,
                  *,
-                 backend: str = 'decord',
+                 backend: str = 'pyav',
                  modalities: Sequence[str] = MODALITIES,
                  clip_sampler: Union[dict, ClipSampler] = dict(num_frames=8, fps=2.0),
                  min_duration: float = 1.0,

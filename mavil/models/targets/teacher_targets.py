@@ -28,6 +28,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from torch import nn
 
+from mavil import hardware
 from mavil.registry import MODELS, build_component
 from mavil.weights.checkpoint_io import (check_pos_layouts, load_checkpoint_file,
                                          model_state_dict, recorded_pos_layouts)
@@ -56,13 +57,6 @@ class FrozenTeacher(nn.Module):
 
     def train(self, mode: bool = True) -> 'FrozenTeacher':
         return super().train(False)  # always eval: no dropout / drop-path on targets
-
-
-def cpu_has_fast_bf16() -> bool:
-    """AMX or AVX512-BF16: bf16 matmuls run ~4x faster than fp32 (measured in
-    ``benchmarks/train_step.py``); on older CPUs bf16 autocast is slower than fp32."""
-    checks = ('_is_amx_tile_supported', '_is_avx512_bf16_supported')
-    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
 
 def weights_sha256(state: dict[str, torch.Tensor]) -> str:
@@ -99,10 +93,12 @@ class TeacherTargets(nn.Module):
             does to its teacher's outputs). The paper does not say it normalises, so this is off
             by default. The teacher's outputs already come out of a LayerNorm; normalising only
             removes that LayerNorm's learnt per-channel scale and shift.
-        autocast: run the teacher under ``torch.autocast(autocast_dtype)``. None (default): on for
-            CUDA with bf16 support and for CPUs with AMX / AVX512-BF16, off otherwise. Targets are
-            returned as float32 either way. An outer autocast (e.g. the student's AMP) does not
-            leak into the teacher: its precision is decided here alone.
+        autocast: run the teacher under ``torch.autocast(autocast_dtype)``. None (default):
+            on where :func:`mavil.hardware.bf16_is_faster` (CUDA with bf16, CPUs with AMX,
+            other CPUs where a cached bf16 vs fp32 matmul probe measured bf16 faster), off
+            otherwise. Targets are returned as float32 either way. An outer autocast (e.g.
+            the student's AMP) does not leak into the teacher: its precision is decided here
+            alone.
         autocast_dtype: 'bfloat16' (default) or 'float16'.
         verify_teacher: when a stage-2 checkpoint is loaded (resume), raise if it was trained
             against a teacher whose weights differ from this one's.
@@ -295,9 +291,7 @@ class TeacherTargets(nn.Module):
     def use_autocast(self, device_type: str) -> bool:
         if self.autocast is not None:
             return bool(self.autocast)
-        if device_type == 'cuda':
-            return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-        return device_type == 'cpu' and cpu_has_fast_bf16()
+        return hardware.bf16_is_faster(device_type)
 
     @torch.no_grad()
     def forward(self, inputs: dict[str, torch.Tensor],

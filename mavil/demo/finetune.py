@@ -1,0 +1,144 @@
+"""Fine-tuning a demo model on the demo's labels: the paper's evaluation protocol (Sec. 4.3,
+App. B.3) at demo size.
+
+:func:`finetune` takes a pre-trained checkpoint (or none: training from scratch), a modality
+setting (``'audio'``, ``'video'``, ``'av'``) and a seed, fine-tunes an ``AVClassifier`` with
+``configs/demo/finetune_<modality>.py`` (MMEngine training: layer-wise lr decay, fine-tuning
+masking, SpecAugment, batch mixup, RandAugment ...) on the training split and returns its top-1
+accuracy on the held-out split. :func:`finetune_run` returns the details (training loss
+curve, time, checkpoint).
+
+Like pre-training (:mod:`mavil.demo.stages`), training reads the clips decoded once
+(``splits_file``) when given, else the files; the held-out split is then classified from the
+same decoded tensors, else through the config's test dataloader.
+"""
+import os.path as osp
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MODALITIES = ('audio', 'video', 'av')
+FINETUNE_CONFIGS = {m: str(REPO_ROOT / f'configs/demo/finetune_{m}.py') for m in MODALITIES}
+
+
+@dataclass
+class FinetuneResult:
+    """One fine-tuning run: held-out top-1 ``accuracy`` (fraction), training-split top-1 of
+    the final model (``train_accuracy``, on the unaugmented clips; None without a splits
+    file), per-iteration ``losses``, ``train_seconds`` and the final ``checkpoint``."""
+    accuracy: float
+    train_accuracy: Optional[float]
+    losses: list = field(default_factory=list)
+    train_seconds: float = 0.0
+    checkpoint: str = ''
+
+
+def finetune(checkpoint: Optional[str], modality: str, seed: int, *,
+             data_root: str = 'data/demo', work_dir: str = 'work_dirs/demo/finetune',
+             splits_file: Optional[str] = None, epochs: Optional[int] = None,
+             config: Optional[str] = None, cfg_options: Optional[dict] = None) -> float:
+    """Fine-tune ``checkpoint`` for ``modality`` with ``seed``; returns the held-out top-1
+    accuracy (a fraction). See :func:`finetune_run` for the arguments."""
+    return finetune_run(checkpoint, modality, seed, data_root=data_root, work_dir=work_dir,
+                        splits_file=splits_file, epochs=epochs, config=config,
+                        cfg_options=cfg_options).accuracy
+
+
+def finetune_run(checkpoint: Optional[str], modality: str, seed: int, *,
+                 data_root: str = 'data/demo', work_dir: str = 'work_dirs/demo/finetune',
+                 splits_file: Optional[str] = None, epochs: Optional[int] = None,
+                 config: Optional[str] = None,
+                 cfg_options: Optional[dict] = None) -> FinetuneResult:
+    """Fine-tune and test one model.
+
+    Args:
+        checkpoint: a demo pre-training checkpoint (stage 1, stage 2, MAE-only: only the
+            encoders are taken) or None (random initialisation: training from scratch).
+        modality: ``'audio'``, ``'video'`` or ``'av'`` (audio+video with a new fusion).
+        seed: ``randomness.seed``: the new layers' initial weights, fine-tuning masks,
+            augmentation and data order.
+        data_root: the demo data (``annotations.csv`` with ``train`` / ``test`` splits).
+        work_dir: the run's checkpoints and logs.
+        splits_file: the clips decoded once (:func:`mavil.demo.run.save_splits`) with the
+            config's test pipeline; None reads the files.
+        epochs: fine-tuning epochs (None: the config's); warm-up stays 1/15 of them (Table 9:
+            4 of 60), at least one.
+        config: a fine-tuning config instead of ``configs/demo/finetune_<modality>.py``.
+        cfg_options: overrides, as ``--cfg-options``.
+    """
+    import time
+
+    from mavil.apis.stages import build_runner
+    from .memory_dataset import DecodedClipsDataset  # noqa: F401  (registers it)
+    from .stages import train_from_memory, train_stage
+
+    cfg = finetune_config(modality, seed, data_root=data_root, work_dir=work_dir,
+                          splits_file=splits_file, epochs=epochs, config=config,
+                          cfg_options=cfg_options)
+    if checkpoint is not None and not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'pre-trained checkpoint not found: {checkpoint}')
+    cfg.load_from = checkpoint
+    if splits_file:
+        train_from_memory(cfg, splits_file)
+    runner = build_runner(cfg)
+    start = time.perf_counter()
+    model, ckpt, curves = train_stage(runner)
+    seconds = time.perf_counter() - start
+    if splits_file:
+        from .run import load_splits
+        train_split, test_split = load_splits(splits_file)
+        accuracy = split_accuracy(model, test_split)
+        train_accuracy = split_accuracy(model, train_split)
+    else:
+        metrics = runner.test()
+        accuracy, train_accuracy = float(metrics['accuracy/top1']) / 100, None
+    del runner, model
+    return FinetuneResult(accuracy, train_accuracy, curves.get('loss', []), seconds, ckpt)
+
+
+def finetune_config(modality: str, seed: int, *, data_root: str, work_dir: str,
+                    splits_file: Optional[str] = None, epochs: Optional[int] = None,
+                    config: Optional[str] = None, cfg_options: Optional[dict] = None):
+    """The fine-tuning Config with the data location, schedule, seed and work dir applied."""
+    from mavil.apis import load_config
+
+    if modality not in MODALITIES:
+        raise ValueError(f'modality must be one of {MODALITIES}, got {modality!r}')
+    cfg = load_config(config or FINETUNE_CONFIGS[modality], cfg_options)
+    ann_file = osp.join(data_root, 'annotations.csv')
+    for loader in ('train_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.update(ann_file=ann_file, data_prefix=data_root)
+    if epochs is not None:
+        if epochs < 2:
+            raise ValueError(f'fine-tuning needs at least 2 epochs (warm-up, decay), got '
+                             f'{epochs}')
+        cfg.train_cfg.max_epochs = epochs
+        cfg.warmup_epochs = max(1, round(epochs / 15))
+    cfg.work_dir = osp.abspath(work_dir)
+    cfg.randomness = dict(seed=seed, deterministic=False)
+    cfg.experiment_name = f'finetune_{modality}_seed{seed}_{osp.basename(work_dir)}'
+    return cfg
+
+
+@torch.no_grad()
+def split_accuracy(model: torch.nn.Module, split, batch_size: int = 64) -> float:
+    """Top-1 accuracy of a classifier on a decoded split (``EvalSplit``): every clip through
+    the model's data preprocessor and ``predict`` (full inputs, no masking)."""
+    was_training = model.training
+    model.eval()
+    correct = 0
+    try:
+        for start in range(0, len(split), batch_size):
+            inputs = {'audio': split.audio[start:start + batch_size],
+                      'video': split.video[start:start + batch_size]}
+            inputs = {m: inputs[m] for m in model.modalities}
+            inputs = model.data_preprocessor({'inputs': inputs}, False)['inputs']
+            samples = model.predict(inputs)
+            pred = torch.stack([s.pred_score for s in samples]).argmax(1)
+            correct += int((pred == split.labels[start:start + batch_size]).sum())
+    finally:
+        model.train(was_training)
+    return correct / len(split)
