@@ -86,8 +86,10 @@ class DemoSettings:
     train_from_memory: bool = True  # train on the clips decoded once (see memory_dataset.py)
     splits_file: Optional[str] = None  # set by run_demo: the decoded clips
     finetune: bool = True  # fine-tune every model on the labels, test it (finetune.py)
-    finetune_modalities: tuple = ('av', )  # of 'audio', 'video', 'av'
-    finetune_epochs: Optional[int] = None  # None: the configs' (configs/demo/finetune_*.py)
+    # the quick default (fits `make demo`'s 10 minutes; docs/demo.md): the audio head, 8
+    # epochs; --full: every head, the configs' 15 epochs, FULL_SEEDS
+    finetune_modalities: tuple = ('audio', )  # of 'audio', 'video', 'av'
+    finetune_epochs: Optional[int] = 8  # None: the configs' (configs/demo/finetune_*.py)
     finetune_workers: int = 2  # fine-tuning processes at a time (with ``parallel``)
     finetune_options: dict = field(default_factory=dict)  # overrides for every finetune config
 
@@ -353,9 +355,9 @@ def parse_args(argv=None) -> DemoSettings:
                    'and audio+video heads (default: the quick run, see README "Demo")')
     p.add_argument('--no-finetune', action='store_true', help='skip the fine-tuning phase')
     p.add_argument('--finetune-modalities', nargs='+', choices=('audio', 'video', 'av'),
-                   default=None, help="heads to fine-tune (default: 'av'; --full: all three)")
+                   default=None, help="heads to fine-tune (default: audio; --full: all three)")
     p.add_argument('--finetune-epochs', type=int, default=None,
-                   help='fine-tuning epochs (default: the configs\')')
+                   help=f'fine-tuning epochs (default: {d.finetune_epochs}; --full: the configs\')')
     p.add_argument('--finetune-workers', type=int, default=d.finetune_workers,
                    help='fine-tuning processes at a time')
     p.add_argument('--finetune-options', nargs='+', action=DictAction, default={},
@@ -368,6 +370,8 @@ def parse_args(argv=None) -> DemoSettings:
     if a.seeds is None:
         a.seeds = FULL_SEEDS if a.full else d.seeds
     modalities = a.finetune_modalities or (FULL_MODALITIES if a.full else d.finetune_modalities)
+    if a.finetune_epochs is None and not a.full:
+        a.finetune_epochs = d.finetune_epochs
     return DemoSettings(
         data_root=a.data_root, work_dir=a.work_dir, mae_only_config=a.mae_only_config,
         stage1_config=a.stage1_config, stage2_config=a.stage2_config, num_clips=a.num_clips,

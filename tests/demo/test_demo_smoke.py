@@ -10,7 +10,7 @@ def test_demo_end_to_end_small(tmp_path, capsys):
     settings = DemoSettings(
         data_root=str(tmp_path / 'data'), work_dir=str(tmp_path / 'work'), num_clips=16,
         seeds=(0, 1), parallel=False, stage1_iters=2, stage2_iters=2, batch_size=4,
-        probe_steps=20, progress=False, finetune_epochs=2)
+        probe_steps=20, progress=False, finetune_modalities=('av', ), finetune_epochs=2)
     report = run_demo(settings)
 
     work = tmp_path / 'work'
