@@ -86,10 +86,10 @@ class DemoSettings:
     train_from_memory: bool = True  # train on the clips decoded once (see memory_dataset.py)
     splits_file: Optional[str] = None  # set by run_demo: the decoded clips
     finetune: bool = True  # fine-tune every model on the labels, test it (finetune.py)
-    # the quick default (fits `make demo`'s 10 minutes; docs/demo.md): the audio head, 8
+    # the quick default (fits `make demo`'s 10 minutes; docs/demo.md): the audio head, 6
     # epochs; --full: every head, the configs' 15 epochs, FULL_SEEDS
     finetune_modalities: tuple = ('audio', )  # of 'audio', 'video', 'av'
-    finetune_epochs: Optional[int] = 8  # None: the configs' (configs/demo/finetune_*.py)
+    finetune_epochs: Optional[int] = 6  # None: the configs' (configs/demo/finetune_*.py)
     finetune_workers: int = 2  # fine-tuning processes at a time (with ``parallel``)
     finetune_options: dict = field(default_factory=dict)  # overrides for every finetune config
 
