@@ -15,7 +15,7 @@ setup(
     install_requires=[r for r in read_requirements() if not r.startswith('pytest')],
     extras_require={
         'tests': ['pytest>=8.0'],
-        # GPU users with a torch matching the xformers wheel (DESIGN.md §6)
+        # CUDA only (no CPU kernels), and only with the torch its wheel was built for
         'xformers': ['xformers'],
     },
 )

@@ -2,7 +2,8 @@
 """Clips per second per data-loader worker for the full stage-1 training sample.
 
     python benchmarks/data_throughput.py [--clips 30] [--files 4]
-        [--sets 640x360:44100:250 360x202:16000:250] [--readers decord pyav_baseline pyav naive]
+        [--sets 640x360:44100:250 360x202:16000:250]
+        [--readers decord pyav_baseline pyav torchcodec naive]
         [--config configs/_base_/datasets/audioset_pretrain.py] [--data-dir DIR] [--json]
 
 One sample is the config's training pipeline (App. B.1): the whole audio track -> 16 kHz mono
@@ -21,7 +22,10 @@ interval of 250 frames (one keyframe per 10-s clip).
 Readers:
     decord   LoadAudioVideo(backend='decord'): frames by decord, audio and header by PyAV.
     pyav     LoadAudioVideo(backend='pyav').
-    pyav_baseline  the PyAV reader as it was before issue 13 (benchmarks/pyav_baseline.py);
+    torchcodec  LoadAudioVideo(backend='torchcodec'): frames by torchcodec (CPU) at PyAV's
+             packet index, audio and header by PyAV; ``torchcodec / pyav`` and
+             ``torchcodec / decord`` give the ratios measured in the same run.
+    pyav_baseline  the plain PyAV frame reading (benchmarks/pyav_baseline.py);
              the ``pyav / pyav_baseline`` line gives the ratio measured in the same run.
     naive    decode the whole file (every frame to RGB and all audio, one pass), then pick
              the sampled frames: what a loader built on ``read_video``-style calls does.
@@ -55,6 +59,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
+from mavil.datasets.readers import media_reader  # noqa: E402
 from mavil.datasets.transforms import loading  # noqa: E402
 from mavil.datasets.transforms.loading import LoadAudioVideo  # noqa: E402
 from mavil.registry import TRANSFORMS  # noqa: E402
@@ -62,7 +67,7 @@ from mavil.registry import TRANSFORMS  # noqa: E402
 sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
 import pyav_baseline  # noqa: E402,F401  (registers the 'pyav_baseline' reader)
 
-READERS = ('decord', 'pyav_baseline', 'pyav', 'naive')
+READERS = ('decord', 'pyav_baseline', 'pyav', 'torchcodec', 'naive')
 # 360p as downloaded (16:9, 44.1 kHz), and as the paper's preprocessing leaves it (longer side
 # 360 px, 16 kHz; App. B.1 and tools/data/preprocess.py); x264's default keyframe interval.
 DEFAULT_SETS = [dict(width=640, height=360, sample_rate=44100, gop=250),
@@ -303,8 +308,10 @@ def report(title: str, watches: Dict[str, Stopwatch], clips: int) -> dict:
             f'{per_reader[r]:12.1f}' if per_reader[r] == per_reader[r] else f'{"-":>12s}'
             for r in readers))
     ratios = {}
-    if 'pyav' in readers and 'pyav_baseline' in readers:
-        ratios['pyav / pyav_baseline'] = total_cpu['pyav_baseline'] / total_cpu['pyav']
+    for new, old in (('pyav', 'pyav_baseline'), ('torchcodec', 'pyav'),
+                     ('torchcodec', 'decord')):
+        if new in readers and old in readers:
+            ratios[f'{new} / {old}'] = total_cpu[old] / total_cpu[new]
     for name, ratio in ratios.items():
         print(f'{name}: {ratio:.2f}x the clips/s per worker (CPU)')
     return dict(
@@ -381,8 +388,22 @@ def main(argv=None) -> dict:
         torch.set_num_threads(threads)
 
 
+def available(readers: Sequence[str]) -> List[str]:
+    """``readers`` less those whose library cannot load here (each named, with the reason)."""
+    kept = []
+    for reader in readers:
+        try:
+            if reader != 'naive':
+                media_reader(reader).check_available()
+            kept.append(reader)
+        except ImportError as err:
+            print(f'reader {reader} left out: {err}')
+    return kept
+
+
 def run(args: argparse.Namespace) -> dict:
     torch.manual_seed(args.seed)
+    args.readers = available(args.readers)
     pipeline = find_pipeline(Config.fromfile(args.config).train_dataloader.dataset)
     data_dir = args.data_dir or tempfile.mkdtemp(prefix='mavil_throughput_')
     os.makedirs(data_dir, exist_ok=True)

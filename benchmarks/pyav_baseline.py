@@ -1,5 +1,5 @@
-"""The PyAV reader as it was before issue 13's data work, registered as ``'pyav_baseline'``
-so that ``data_throughput.py`` times it side by side with today's ``'pyav'``.
+"""The plain way to read frames with PyAV, registered as ``'pyav_baseline'`` so that
+``data_throughput.py`` times the ``'pyav'`` reader side by side with it.
 
 It shares the index pass with :class:`PyAVReader` and differs where frames are read: FFmpeg
 decodes a few frames while opening the file (``probe_decode``); frames are decoded after a
@@ -19,14 +19,14 @@ from mavil.registry import MEDIA_READERS
 
 @MEDIA_READERS.register_module(name='pyav_baseline', force=True)
 class PyAVBaselineReader(PyAVReader):
-    """:class:`PyAVReader` with the frame reading it had before issue 13."""
+    """:class:`PyAVReader` with the plain frame reading described above."""
 
     probe_decode = True
 
     @staticmethod
     def _gather(frames: torch.Tensor, indices: np.ndarray,
                 inverse: np.ndarray) -> torch.Tensor:
-        return frames[torch.from_numpy(inverse.reshape(-1))]  # always a copy, as before
+        return frames[torch.from_numpy(inverse.reshape(-1))]  # advanced indexing: always a copy
 
     def _decode_frames(self, indices: np.ndarray) -> torch.Tensor:
         wanted = self._frame_pts[indices]  # [U] sorted pts

@@ -31,8 +31,9 @@ measured right before and after that step's round, so a busy machine slows both 
                    weights) and each one's peak memory (own process)
 
 "bf16" student = forward under torch.autocast (what tools/train.py --amp does). Teacher: auto =
-TeacherTargets' default (bf16 autocast on CUDA with bf16 and on CPUs with AMX / AVX512-BF16),
-off = fp32, on = bf16.
+TeacherTargets' default (``mavil.hardware.bf16_is_faster``: bf16 autocast on CUDA with bf16, on
+CPUs with AMX, and on other CPUs only where a cached bf16 vs fp32 matmul probe measured bf16
+faster), off = fp32, on = bf16.
 """
 import argparse
 import json
@@ -75,7 +76,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         '(interleaved) and peak memory (one process each)')
     p.add_argument('--flops', type=float, default=None, help=argparse.SUPPRESS)
     p.add_argument('--cp', default=None, help=argparse.SUPPRESS)
-    # exact contrast accumulation (issue 12): its own row, see run_exact_contrast below
+    # exact contrast accumulation: its own row, see run_exact_contrast below
     p.add_argument('--exact-contrast', type=int, default=None, metavar='MICRO_BATCHES',
                    help='instead of the table above: stage-1 step time of exact contrast '
                         'accumulation vs plain accumulation over MICRO_BATCHES micro-batches '
@@ -338,7 +339,7 @@ def main(argv=None) -> list[dict]:
     import torch
     if args.device is None:
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    if args.exact_contrast:  # issue 12: a separate measurement, not the table below
+    if args.exact_contrast:  # a separate measurement, not the table below
         return [run_exact_contrast(args)]
     if args.with_cp:
         args.cfg_options = args.cfg_options + WITH_CP
@@ -397,6 +398,13 @@ def print_table(results: list[dict], args: argparse.Namespace, elapsed: float) -
           f'torch {torch.__version__}); {args.iters} interleaved steps per case after '
           f'{args.warmup} warm-up; {elapsed:.0f} s in all; load average now '
           f'{os.getloadavg()[0]:.1f}')
+    if args.device == 'cpu' and 'auto' in args.teacher_autocast:
+        from mavil import hardware
+        probe = 'AMX, no probe' if hardware.cpu_has_amx() else (
+            f'bf16 matmul probe at {hardware.bf16_probe().speedup:.2f}x the fp32 speed '
+            f'(cache {hardware.cache_path()})')
+        print(f'teacher auto: {"bf16" if hardware.bf16_is_faster("cpu") else "fp32"} '
+              f'(mavil.hardware.bf16_is_faster: {probe})')
     util = next((r for r in results if 'util_median' in r), None)
     if util:
         print(f'% fp32 peak (stage 1): {util["flops"] / 1e9:.0f} GFLOP per step (3 x masked-view '
@@ -424,7 +432,7 @@ def print_table(results: list[dict], args: argparse.Namespace, elapsed: float) -
 
 
 # ---------------------------------------------------------------------------------------------
-# Exact contrast accumulation (issue 12) vs plain gradient accumulation, stage 1.
+# Exact contrast accumulation vs plain gradient accumulation, stage 1.
 # One optimizer step over A micro-batches of --batch-size, both through MMEngine's OptimWrapper:
 #   plain: A x model.train_step(batch) with accumulative_counts=A (each micro-batch contrasted
 #          alone); exact: model.train_step(MicroBatches) (two passes: one extra no-grad encoder
@@ -484,7 +492,7 @@ def run_exact_contrast(args: argparse.Namespace) -> dict:
         with open(args.json, 'w') as f:
             json.dump(dict(args=vars(args), results=[result]), f, indent=2)
     return result
-# ------------------------------------------------------------- end of exact contrast (issue 12)
+# ---------------------------------------------------------------------- end of exact contrast
 
 
 if __name__ == '__main__':

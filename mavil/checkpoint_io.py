@@ -9,13 +9,17 @@ Policy:
   * resuming loads weights-only too (the project's own checkpoints are plain data: tensors,
     numbers, strings and the message hub's history); full unpickling, which can run code
     stored in the file, only with the explicit ``--unsafe-load`` opt-in (``trusted=True``).
+  * a ``.safetensors`` file (by name or content) is read as tensors, never unpickled; its
+    metadata config is not used here (see :mod:`mavil.safetensors_io`).
+  * files record the encoders' fixed position-table layouts (``meta['pos_layouts']``, see
+    :func:`pos_layouts`); loading into a model whose layouts differ is refused.
   * every write goes to ``NAME.tmp`` first and is renamed into place once complete, so a
     ``.pth`` file is always whole; a ``.tmp`` left by a crash is removed by the next run.
 """
 import os
 import pickle
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Union
+from typing import Any, Callable, Iterator, Mapping, Optional, Union
 
 import numpy as np
 import torch
@@ -68,6 +72,9 @@ def load_checkpoint_file(path: str, map_location: MapLocation = 'cpu', *,
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint not found: {path}')
+    from mavil.safetensors_io import is_safetensors_file, safetensors_checkpoint
+    if is_safetensors_file(path):
+        return safetensors_checkpoint(path)
     try:
         with torch.serialization.safe_globals(_safe_globals()):
             return torch.load(path, map_location=map_location, weights_only=True)
@@ -128,4 +135,44 @@ def model_state_dict(checkpoint: dict) -> dict:
     for key in ('state_dict', 'model'):
         if key in checkpoint and isinstance(checkpoint[key], dict):
             return checkpoint[key]
+    return checkpoint
+
+
+POS_LAYOUTS = 'pos_layouts'
+
+
+def pos_layouts(model: Any) -> dict[str, str]:
+    """``{module name: pos_layout}`` of the modules with a fixed position table (encoders)."""
+    return {name: module.pos_layout for name, module in model.named_modules()
+            if name and isinstance(getattr(module, 'pos_layout', None), str)}
+
+
+def recorded_pos_layouts(checkpoint: Mapping) -> Optional[dict[str, str]]:
+    """The layouts a checkpoint dict records (``meta['pos_layouts']``), None when it has none."""
+    meta = checkpoint.get('meta') if isinstance(checkpoint, Mapping) else None
+    layouts = meta.get(POS_LAYOUTS) if isinstance(meta, Mapping) else None
+    return dict(layouts) if isinstance(layouts, Mapping) else None
+
+
+def check_pos_layouts(model: Any, recorded: Optional[Mapping[str, str]], source: str) -> None:
+    """Raise when a file's weights were trained with other position tables than ``model``
+    computes (e.g. converted AudioMAE weights, ``pos_layout='audiomae'``, into a plain
+    config). Modules are matched by name; files without a record are not checked."""
+    if not recorded:
+        return
+    own = pos_layouts(model)
+    wrong = [name for name, layout in own.items()
+             if name in recorded and recorded[name] != layout]
+    if wrong:
+        differ = [f'{name}: file {recorded[name]!r}, model {own[name]!r}' for name in wrong]
+        fix = ' '.join(f'model.{name}.pos_layout={recorded[name]}' for name in wrong)
+        raise RuntimeError(f'{source}: its weights were trained with other fixed position '
+                           f'tables than this model computes ({"; ".join(differ)}); they would '
+                           f'see wrong positions. Build the model with --cfg-options {fix}')
+
+
+def with_pos_layouts(checkpoint: dict, model: Any) -> dict:
+    """``checkpoint`` with ``meta['pos_layouts']`` of ``model`` recorded (returns it)."""
+    meta = checkpoint.setdefault('meta', {})
+    meta[POS_LAYOUTS] = pos_layouts(model)
     return checkpoint

@@ -11,6 +11,16 @@ TINY_STAGE1 = TINY_CONFIG
 TINY_STAGE2 = REPO / 'tests' / 'fixtures' / 'configs' / 'tiny_stage2.py'
 
 
+@pytest.fixture(scope='session', autouse=True)
+def _bf16_probe_cache(tmp_path_factory):
+    """bf16 probes (mavil/hardware.py) of tests and their subprocesses are cached in a
+    temporary folder, never in the user's ~/.cache/mavil."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv('MAVIL_CACHE_DIR', str(tmp_path_factory.mktemp('mavil_cache')))
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope='session')
 def repo() -> Path:
     return REPO

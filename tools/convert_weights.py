@@ -16,9 +16,10 @@ Examples:
         [--parts audio_encoder video_encoder fusion]
 
 Checkpoints are read weights-only. The output .safetensors stores the config the weights need
-(including options the import adds, e.g. the encoders' pos_layout), so
-`init_model(None, OUT)` or any tool given OUT rebuilds the model; .pth outputs hold
-{'state_dict': ...} and print the config options to use.
+as data (including options the import adds, e.g. the encoders' pos_layout), so
+`init_model(None, OUT)` rebuilds the model; .pth outputs hold {'state_dict': ..., 'meta':
+{'pos_layouts': ...}} and print the config options to use. Both formats record the encoders'
+position-table layouts: loading them into a model built with other layouts is refused.
 """
 import argparse
 import os
@@ -27,7 +28,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
 
-from mmengine.config import DictAction  # noqa: E402
+from mavil.apis.cli import StrictDictAction  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -35,7 +36,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         description=__doc__.split('\n')[0], epilog=__doc__.split('\n', 2)[2],
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('source', choices=['audiomae', 'image-vit', 'av-superb', 'export'])
-    parser.add_argument('checkpoint', nargs='?', help='the checkpoint to convert')
+    parser.add_argument('checkpoint', nargs='?',
+                        help='the checkpoint to convert (.pth, weights-only, or .safetensors)')
     parser.add_argument('config', help='our config the weights go into', nargs='?')
     parser.add_argument('--out', required=True, help='.safetensors (recommended) or .pth')
     parser.add_argument('--parts', nargs='+', help='export: top-level modules to keep')
@@ -44,7 +46,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'knowingly with "ignore"')
     parser.add_argument('--unsafe-load', action='store_true',
                         help='allow full unpickling of a trusted .pth checkpoint')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    parser.add_argument('--cfg-options', nargs='+', action=StrictDictAction, default={})
     args = parser.parse_args(argv)
     if args.source == 'export':  # export CONFIG CKPT: positional order as the other tools
         args.config, args.checkpoint = args.checkpoint, args.config
@@ -118,6 +120,7 @@ def load_converted(model, state: dict) -> None:
 def main(argv=None):
     import torch
 
+    from mavil.checkpoint_io import with_pos_layouts
     from mavil.safetensors_io import export_safetensors
 
     args = parse_args(argv)
@@ -132,7 +135,8 @@ def main(argv=None):
         if args.parts:
             state = {k: v for k, v in state.items() if k.split('.', 1)[0] in args.parts}
         tmp = f'{args.out}.tmp'
-        torch.save({'state_dict': state}, tmp)  # plain tensors: loads weights-only
+        # plain tensors and strings: loads weights-only
+        torch.save(with_pos_layouts({'state_dict': state}, model), tmp)
         os.replace(tmp, args.out)
         if conv is not None and conv.cfg_options:
             print('build the model with: --cfg-options '

@@ -3,7 +3,8 @@
 one stage-2 iteration on CPU for 2 model seeds; retrieval / linear-probe report (mean +-
 spread), report.png, loss_curve.png, reconstruction.png. See mavil/demo/run.py for the phases.
 
-    python tools/demo.py [--work-dir work_dirs/demo] [--data-root data/demo] [--seeds 0 1]
+    python tools/demo.py [--data-kind melody|category] [--work-dir work_dirs/demo]
+                         [--data-root data/demo] [--seeds 0 1]
                          [--sequential] [--no-mae-only] [--no-stage2] [--stage1-iters N]
                          [--stage2-iters N] [--cfg-options k=v ...] [--stage2-options k=v ...]
 """

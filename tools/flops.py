@@ -13,11 +13,12 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.utils import import_modules_from_strings  # noqa: E402
 
 from mavil.analysis import (COMPONENTS, VIEWS, count_component_flops, format_table,  # noqa: E402
                             records_to_json, unsupported_summary)
+from mavil.apis.cli import StrictDictAction  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -28,7 +29,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--components', nargs='+', choices=COMPONENTS, default=None,
                         help='count only these components (default: all present)')
     parser.add_argument('--views', nargs='+', choices=VIEWS, default=list(VIEWS))
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+    parser.add_argument('--cfg-options', nargs='+', action=StrictDictAction, default={},
                         help='override config keys, e.g. model.fusion.type=MBTFusion')
     return parser.parse_args(argv)
 

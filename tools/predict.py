@@ -7,7 +7,8 @@ Example:
 
 Each file goes through the config's test pipeline (multi-clip testing where the config says
 so; scores averaged over clips). Class names come from the config's dataset (classes,
-label_file or the annotation file) when readable here, else class_<i>.
+label_file or the annotation file) when readable here, else class_<i>. The tool exits with an
+error when no video could be used.
 """
 import argparse
 import json
@@ -30,11 +31,14 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> list[dict]:
     from mavil.apis import inference_classifier, init_model
+    from mavil.apis.cli import check_writable
     from mavil.datasets.readers import MediaError
 
     args = parse_args(argv)
+    if args.out:
+        check_writable(args.out, '--out')
     model = init_model(args.config, args.checkpoint, args.device, cfg_options=args.cfg_options,
-                       unsafe_load=args.unsafe_load)
+                       unsafe_load=args.unsafe_load, allow_partial=args.allow_partial)
     if not hasattr(model, 'head'):
         raise SystemExit(f'error: {args.config} builds {type(model).__name__}, not a '
                          f'classifier; use a fine-tuning config (configs/finetune/...)')
@@ -53,6 +57,8 @@ def main(argv=None) -> list[dict]:
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(results, f, indent=2)
+    if all('error' in r for r in results):
+        raise SystemExit(f'error: none of the {len(results)} videos could be used')
     return results
 
 

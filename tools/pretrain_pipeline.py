@@ -11,8 +11,10 @@ teacher paths agree):
     stage2_iterK  WORK_ROOT/stage2_iterK    teacher = the previous stage's final checkpoint
 
 Each stage-2 run gets its teacher through --cfg-options (model.target.teacher_ckpt = the previous
-stage's final checkpoint, model.target.teacher_config = the config that stage was trained with,
-as dumped in its work dir), so no config file needs editing.
+stage's final checkpoint; model.target.teacher_config = that stage's config file as this command
+line names it, with that stage's options as model.target.teacher_cfg_options.*), so no config
+file needs editing. The config copies in the work dirs are never loaded, also not on a re-run:
+configs are Python, and an edited copy would run its code.
 
 Re-running the same command continues a crashed pipeline: a stage whose final checkpoint exists
 is skipped; a stage with partial checkpoints is resumed (tools/train.py --resume: the newest
@@ -20,6 +22,12 @@ checkpoint of its work dir that loads, weights-only; a stale ``last_checkpoint``
 newest file falls back to the previous one, with a warning); the rest run from scratch. "Final checkpoint" is the name the CheckpointHook
 gives the last epoch / iteration of the stage's schedule (epoch_{max_epochs}.pth or
 iter_{max_iters}.pth); it is written atomically, so its presence means the stage finished.
+
+Every stage-2 stage must share stage 1's alpha, beta, training data, video init, epochs and
+model size (CHAIN_KEYS in mavil/apis/stages.py): an ablation cell of Tables 5 / 13 is the
+final model's setting, so the pipeline refuses a chain whose students would inherit other
+values, naming the --stage2-cfg-options that align them (--allow-stage-differences KEY for
+an intended difference).
 
 Stage-2 configs: by default stage2_iter1.py, stage2_iter2.py, ... next to the stage-1 config
 (those that exist); iterations past the last one reuse it (the teacher is overridden anyway).
@@ -38,7 +46,7 @@ from typing import Optional
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)  # run from a checkout
 
-from mavil.apis.stages import Stage, plan_stages  # noqa: E402
+from mavil.apis.stages import Stage, check_chain, plan_stages  # noqa: E402
 
 TRAIN_TOOL = osp.join(ROOT, 'tools', 'train.py')
 DIST_TOOL = osp.join(ROOT, 'tools', 'dist_train.sh')
@@ -64,6 +72,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--stage2-cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
                         help='overrides for the stage-2 iterations only, e.g. '
                         'model.target.target_type=M-Uni')
+    parser.add_argument('--allow-stage-differences', nargs='+', default=[], metavar='KEY',
+                        help='settings (e.g. train_cfg.max_epochs) the stage-2 stages may have '
+                        'other than stage 1; any other difference in alpha, beta, data, init, '
+                        'epochs or model size is refused')
     parser.add_argument('--amp', action='store_true', help='bf16 autocast for every stage')
     parser.add_argument('--dry-run', action='store_true',
                         help='print the plan and the commands, run nothing')
@@ -93,8 +105,11 @@ def plan(args: argparse.Namespace) -> list[Stage]:
         stages = plan_stages(args.config, args.iters, args.work_root,
                              stage2_configs=args.stage2_configs, cfg_options=args.cfg_options,
                              stage2_cfg_options=args.stage2_cfg_options)
+        check_chain(stages, args.allow_stage_differences)
     except FileNotFoundError as err:
         raise SystemExit(str(err)) from err
+    except ValueError as err:
+        raise SystemExit(f'[pipeline] {err}') from None
     refuse_whitespace(stages)
     return stages
 

@@ -4,8 +4,10 @@
     python tools/test.py CONFIG CHECKPOINT [--out preds.pkl] [--work-dir DIR]
                          [--cfg-options k=v ...] [--launcher pytorch]
 
-The checkpoint is loaded through ``cfg.load_from`` (weights-only; ``--unsafe-load`` for a
-trusted file that needs full unpickling). ``--out`` dumps every test sample's prediction
+The checkpoint is loaded through ``cfg.load_from`` (weights-only, or ``.safetensors``;
+``--unsafe-load`` for a trusted file that needs full unpickling). It must hold every trainable
+weight of the model (a pre-training checkpoint with a fine-tuning config leaves the head
+random): refused unless ``--allow-partial``. ``--out`` dumps every test sample's prediction
 (e.g. ``pred_score``, ``labels``, ``clip_id`` or the retrieval embeddings) to a pickle file
 with MMEngine's ``DumpResults``. Metrics are computed over all ranks.
 """
@@ -24,6 +26,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', help='dump per-sample predictions to this .pkl file')
+    parser.add_argument('--allow-partial', action='store_true',
+                        help='evaluate even if the checkpoint lacks trainable weights (they '
+                        'keep their random initialisation)')
     add_runner_args(parser)
     args = parser.parse_args(argv)
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
@@ -47,7 +52,12 @@ def build_config(args: argparse.Namespace):
 
 
 def main(argv=None) -> dict:
-    return build_runner(build_config(parse_args(argv))).test()
+    from mavil.engine.runner import MAViLRunner
+    args = parse_args(argv)
+    runner = build_runner(build_config(args))
+    if isinstance(runner, MAViLRunner):
+        return runner.test(allow_partial=args.allow_partial)
+    return runner.test()
 
 
 if __name__ == '__main__':

@@ -43,7 +43,8 @@ def main(argv=None) -> str:
         raise SystemExit(f'error: {args.config} trains on {target} targets (teacher tokens, '
                          f'not pixels or fbank values): reconstruction figures need a stage-1 '
                          f'(RawTargets) model')
-    model = init_model(cfg, args.checkpoint, args.device, unsafe_load=args.unsafe_load)
+    model = init_model(cfg, args.checkpoint, args.device, unsafe_load=args.unsafe_load,
+                       allow_partial=args.allow_partial)
     try:
         check_raw_targets(model)
     except TypeError as err:

@@ -13,7 +13,7 @@ custom_hooks = [dict(type='SkippedSampleHook', max_skip_ratio=0.01, min_samples=
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'),
+    dist_cfg=dict(backend='nccl'),  # timeout: s a rank waits in a collective (default 300)
 )
 log_processor = dict(window_size=10, by_epoch=True)
 vis_backends = [dict(type='LocalVisBackend')]

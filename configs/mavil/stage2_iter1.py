@@ -18,5 +18,5 @@ model = dict(
         teacher_ckpt='work_dirs/stage1/epoch_20.pth',
         target_type='M-Fusion',  # 'M-Fusion' | 'M-Uni' | 'A/V-MAE' (Table 4a)
         normalize=False,  # the paper predicts the teacher's tokens as they are
-        autocast=None,  # bf16 teacher where it is faster (CUDA with bf16, AMX/AVX512-BF16 CPUs)
+        autocast=None,  # bf16 teacher where it is faster (mavil.hardware.bf16_is_faster)
     ))

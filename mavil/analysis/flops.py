@@ -1,6 +1,7 @@
 """FLOP and parameter counts per MAViL component (fvcore, plus an SDPA handle).
 
-Views, traced at batch size 1:
+Views, traced at batch size 1::
+
     full    encoders: all N patch tokens + [CLS] (no masking; the teacher's / fine-tuning view).
             fusion: both full encoder outputs, (1 + Na) + (1 + Nv) tokens.
             decoders: 1 + N visible tokens in (mask ratio 0).
@@ -8,6 +9,7 @@ Views, traced at batch size 1:
             encoders: patch-embed all N patches (as training does), blocks on 1 + K tokens.
             fusion: the concatenated masked outputs, (1 + Ka) + (1 + Kv) tokens.
             decoders: 1 + K visible tokens in.
+
 A decoder always runs its blocks on 1 + N tokens ([MASK] tokens fill the gaps), so its two views
 differ only in the input projection: (N - K) * in_dim * embed_dim FLOPs.
 

@@ -2,6 +2,7 @@
 import argparse
 import os
 import os.path as osp
+import tempfile
 
 from mmengine.config import Config, DictAction
 
@@ -33,8 +34,8 @@ def tool_parser(doc: str) -> argparse.ArgumentParser:
 
 def add_model_args(parser: argparse.ArgumentParser,
                    config_help: str = 'config the model was trained with') -> None:
-    """CONFIG and CHECKPOINT (positional), --device, --unsafe-load, --cfg-options: what
-    ``init_model`` takes, for the tools that use a trained model."""
+    """CONFIG and CHECKPOINT (positional), --device, --unsafe-load, --cfg-options,
+    --allow-partial: what ``init_model`` takes, for the tools that use a trained model."""
     parser.add_argument('config', help=config_help)
     parser.add_argument('checkpoint', help='.pth (loaded weights-only) or .safetensors')
     parser.add_argument('--device', default='cpu')
@@ -42,6 +43,9 @@ def add_model_args(parser: argparse.ArgumentParser,
                         help='allow full unpickling of a trusted .pth checkpoint')
     parser.add_argument('--cfg-options', nargs='+', action=StrictDictAction, default={},
                         help='config overrides, e.g. model.audio_encoder.mask_ratio=0.5')
+    parser.add_argument('--allow-partial', action='store_true',
+                        help='use a checkpoint that lacks trainable weights this needs (they '
+                        'keep their random initialisation); refused by default')
 
 
 def add_runner_args(parser: argparse.ArgumentParser) -> None:
@@ -69,3 +73,17 @@ def config_from_args(args: argparse.Namespace) -> Config:
     if args.unsafe_load:
         cfg.unsafe_load = True
     return cfg
+
+
+def check_writable(path: str, what: str, *, folder: bool = False) -> None:
+    """Exit with a message naming ``path`` unless a file can be written there (or, with
+    ``folder``, into it): checked before any work, creating the missing folders."""
+    target = path if folder else osp.dirname(osp.abspath(path))
+    try:
+        if not folder and osp.isdir(path):
+            raise IsADirectoryError(f'{path} is a folder')
+        os.makedirs(target, exist_ok=True)
+        with tempfile.TemporaryFile(dir=target):
+            pass
+    except OSError as err:
+        raise SystemExit(f'error: cannot write {what} {path}: {err}') from None

@@ -9,6 +9,7 @@ pipeline) is averaged over its clips as ``AVRetriever`` does.
 """
 import csv
 import os
+import zipfile
 import os.path as osp
 from dataclasses import dataclass, field
 from typing import Optional, Sequence, Union
@@ -20,7 +21,9 @@ from torch.utils.data import DataLoader, Dataset
 
 from .pipeline import MODALITIES, ClipLoader
 
-MEDIA_EXTENSIONS = ('.mp4', '.mkv', '.webm', '.avi', '.mov', '.m4v', '.flv', '.mpg', '.mpeg')
+VIDEO_EXTENSIONS = ('.mp4', '.mkv', '.webm', '.avi', '.mov', '.m4v', '.flv', '.mpg', '.mpeg')
+AUDIO_EXTENSIONS = ('.m4a', '.wav', '.mp3', '.flac', '.ogg', '.opus', '.aac')  # audio only
+MEDIA_EXTENSIONS = VIDEO_EXTENSIONS + AUDIO_EXTENSIONS
 Sources = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
 
 
@@ -60,42 +63,106 @@ class Features:
 
     @classmethod
     def load(cls, path: str) -> 'Features':
-        with np.load(path, allow_pickle=False) as data:
-            keys = set(data.files)
-            emb = {m: data[m] for m in MODALITIES if m in keys}
-            return cls(files=[str(f) for f in data['files']], embeddings=emb,
-                       present={m: data[f'{m}_present'] for m in emb},
-                       tokens={m: data[f'{m}_tokens'] for m in MODALITIES
-                               if f'{m}_tokens' in keys},
-                       failed=list(zip(map(str, data['failed_files']),
-                                       map(str, data['failed_reasons']))))
+        """Read a file :meth:`save` wrote; ValueError naming the file and the field when it is
+        not one (another .npz, an empty or damaged file)."""
+        def foreign(why: str) -> ValueError:
+            return ValueError(f'{path} is not an embedding file of tools/extract_features.py '
+                              f'({why})')
+
+        unreadable = (OSError, ValueError, EOFError, zipfile.BadZipFile)
+        try:
+            data = np.load(path, allow_pickle=False)
+            if isinstance(data, np.lib.npyio.NpzFile):
+                with data:
+                    arrays = {key: data[key] for key in data.files}
+        except FileNotFoundError:
+            raise
+        except unreadable as err:
+            raise foreign('an empty file' if osp.isfile(path) and osp.getsize(path) == 0 else
+                          f'not readable as .npz without unpickling: {type(err).__name__}: '
+                          f'{err}') from None
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise foreign(f'it holds one {data.dtype} {list(data.shape)} array, not an .npz')
+        return cls._from_arrays(arrays, str(path))
+
+    @classmethod
+    def _from_arrays(cls, arrays: dict, path: str) -> 'Features':
+        def field_(key: str, kind: str, dims: int) -> np.ndarray:
+            if key not in arrays:
+                raise ValueError(f'{path} has no field {key!r} (has {sorted(arrays)}): not an '
+                                 f'embedding file of tools/extract_features.py')
+            value = arrays[key]
+            if value.dtype.kind not in kind or value.ndim != dims:
+                raise ValueError(f'{path}: field {key!r} is {value.dtype} {list(value.shape)}, '
+                                 f'not a {dims}-d array of kind {kind!r}')
+            return value
+
+        files = field_('files', 'U', 1)
+        emb = {m: field_(m, 'f', 2) for m in MODALITIES if m in arrays}
+        present = {m: field_(f'{m}_present', 'b', 1) for m in emb}
+        if not emb:
+            raise ValueError(f'{path} has neither an audio nor a video field (has '
+                             f'{sorted(arrays)}): not an embedding file')
+        for m in emb:
+            if not len(emb[m]) == len(present[m]) == len(files):
+                raise ValueError(f'{path}: {len(files)} files but {len(emb[m])} {m} rows and '
+                                 f'{len(present[m])} {m}_present entries')
+        failed_files = field_('failed_files', 'U', 1) if 'failed_files' in arrays else []
+        failed_reasons = field_('failed_reasons', 'U', 1) if 'failed_reasons' in arrays else []
+        return cls(files=[str(f) for f in files], embeddings=emb, present=present,
+                   tokens={m: arrays[f'{m}_tokens'] for m in MODALITIES
+                           if f'{m}_tokens' in arrays},
+                   failed=list(zip(map(str, failed_files), map(str, failed_reasons))))
 
     def save_per_file(self, out_dir: str) -> list[str]:
-        """One ``<stem>.<modality>.npy`` [D] per file and modality it has; returns the paths.
-        Stems that repeat (same name in two folders) get ``_<row>`` appended."""
-        os.makedirs(out_dir, exist_ok=True)
-        stems = [osp.splitext(osp.basename(f))[0] for f in self.files]
+        """One ``.npy`` [D] per file and modality it has; returns the paths.
+
+        Outputs mirror the files' paths below their common folder,
+        ``out_dir/<relative path without extension>.<modality>.npy``, so files of the same
+        name in different folders never share an output; files differing only in their
+        extension (``a.mp4``, ``a.mkv``) keep it (``a.mp4.<modality>.npy``)."""
         written = []
-        for i, stem in enumerate(stems):
-            name = stem if stems.count(stem) == 1 else f'{stem}_{i}'
+        for i, name in enumerate(per_file_names(self.files)):
             for m, emb in self.embeddings.items():
                 if self.present[m][i]:
                     path = osp.join(out_dir, f'{name}.{m}.npy')
+                    os.makedirs(osp.dirname(path), exist_ok=True)
                     np.save(path, emb[i])
                     written.append(path)
         return written
 
 
-def resolve_sources(sources: Sources, data_prefix: Optional[str] = None) -> list[str]:
-    """File list from: a list of paths; a directory (its media files, recursively, sorted);
-    an annotation file (``.csv`` / ``.jsonl`` in our format; names relative to
-    ``data_prefix``, default the annotation file's folder); a ``.txt`` list (one path a line)."""
+def per_file_names(files: Sequence[str]) -> list[str]:
+    """Distinct output names of distinct files: their paths relative to the common folder,
+    without the extension unless two files would then share a name."""
+    paths = [osp.abspath(f) for f in files]
+    root = osp.commonpath([osp.dirname(p) for p in paths]) if paths else ''
+    relative = [osp.relpath(p, root) for p in paths]
+    names = [osp.splitext(r)[0] for r in relative]
+    while True:  # relative paths of distinct files differ: this ends
+        owners: dict[str, set] = {}
+        for name, path in zip(names, paths):
+            owners.setdefault(name, set()).add(path)
+        shared = [len(owners[name]) > 1 and name != rel for name, rel in zip(names, relative)]
+        if not any(shared):
+            return names
+        names = [rel if s else name for name, rel, s in zip(names, relative, shared)]
+
+
+def resolve_sources(sources: Sources, data_prefix: Optional[str] = None,
+                    skipped: Optional[list] = None) -> list[str]:
+    """File list from: a list of paths; a directory (its media files, recursively, sorted;
+    other files are appended to ``skipped`` when given); an annotation file (``.csv`` /
+    ``.jsonl`` in our format; names relative to ``data_prefix``, default the annotation
+    file's folder); a ``.txt`` list (one path a line)."""
     if not isinstance(sources, (str, os.PathLike)):
         return [str(s) for s in sources]
     src = str(sources)
     if osp.isdir(src):
-        found = sorted(osp.join(root, f) for root, _, files in os.walk(src) for f in files
-                       if f.lower().endswith(MEDIA_EXTENSIONS))
+        every = sorted(osp.join(root, f) for root, _, files in os.walk(src) for f in files)
+        found = [f for f in every if f.lower().endswith(MEDIA_EXTENSIONS)]
+        if skipped is not None:
+            skipped += [f for f in every if not f.lower().endswith(MEDIA_EXTENSIONS)]
         if not found:
             raise FileNotFoundError(f'no media files ({", ".join(MEDIA_EXTENSIONS)}) in {src}')
         return found
@@ -192,6 +259,9 @@ def extract_features(model: nn.Module, sources: Sources, *,
     if not modalities:
         raise ValueError(f'the model has encoders for {tuple(model.encoders)}, none of which '
                          f'is among the requested modalities')
+    from .inference import require_weights
+    require_weights(model, [model.encoders[m] for m in modalities],
+                    f'embed {"/".join(modalities)} (--modalities selects fewer)')
     loader = DataLoader(_FileDataset(files, ClipLoader(model.cfg, modalities)),
                         batch_size=batch_size, num_workers=num_workers,
                         collate_fn=_as_list)

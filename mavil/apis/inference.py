@@ -8,7 +8,7 @@ Inputs go through the config's TEST pipeline (:mod:`mavil.apis.pipeline`): no au
 centre crop, deterministic clip placement (multi-clip where the config says so).
 """
 import os.path as osp
-from typing import Optional, Union
+from typing import Optional, Sequence, Union
 
 import torch
 from mmengine.config import Config
@@ -40,22 +40,28 @@ def load_config(config: ConfigLike, cfg_options: Optional[dict] = None) -> Confi
 
 def init_model(config: Optional[ConfigLike], checkpoint: Optional[str] = None,
                device: Union[str, torch.device] = 'cpu', *, cfg_options: Optional[dict] = None,
-               unsafe_load: bool = False, strict: bool = True) -> nn.Module:
+               unsafe_load: bool = False, strict: bool = True,
+               allow_partial: bool = False) -> nn.Module:
     """Build the config's model, load a checkpoint, move it to ``device``, eval mode.
 
     Args:
         config: any of our configs (``MAViL`` pre-training, ``AVClassifier``,
             ``AVRetriever``), as a path, ``Config`` or dict; None for a ``.safetensors``
-            checkpoint that stores its config (:func:`mavil.safetensors_io.export_safetensors`).
+            checkpoint that stores its config as data
+            (:func:`mavil.safetensors_io.export_safetensors`; checked before it is built,
+            never executed).
         checkpoint: a ``.pth`` checkpoint (loaded weights-only: tensors and plain data, nothing
-            else is unpickled unless ``unsafe_load``) or a ``.safetensors`` file written by
-            :func:`mavil.safetensors_io.export_safetensors` (never unpickled; when it holds only
-            some modules, e.g. the encoders, only those must match). None: the config's
-            initial weights.
+            else is unpickled unless ``unsafe_load``) or a ``.safetensors`` file (never
+            unpickled; when it holds only some modules, e.g. the encoders, only those must
+            match). None: the config's initial weights.
         device: where the model goes.
         cfg_options: overrides merged into the config first.
         unsafe_load: allow full unpickling of a ``.pth`` file you trust.
         strict: every model weight must be in the checkpoint and vice versa.
+        allow_partial: trainable weights the checkpoint lacks (other modules of a partial
+            export, ``strict=False``) may keep their random initialisation; otherwise the
+            functions that would use them (:func:`inference_classifier`,
+            ``extract_features``, ``reconstruct``) refuse, naming them.
 
     Returns:
         The model in eval mode; ``model.cfg`` is the config it was built from.
@@ -68,22 +74,26 @@ def init_model(config: Optional[ConfigLike], checkpoint: Optional[str] = None,
     cfg = load_config(config, cfg_options)
     model = build_component(MODELS, cfg.model)
     if checkpoint is not None:
-        load_weights(model, checkpoint, unsafe_load=unsafe_load, strict=strict)
+        load_weights(model, checkpoint, unsafe_load=unsafe_load, strict=strict,
+                     allow_partial=allow_partial)
     model.cfg = cfg
     return model.to(device).eval()
 
 
 def load_weights(model: nn.Module, checkpoint: str, *, unsafe_load: bool = False,
-                 strict: bool = True) -> None:
-    """Load ``.pth`` (weights-only) or ``.safetensors`` weights into ``model`` in place."""
-    parts = None
-    if checkpoint.endswith('.safetensors'):
-        from mavil.safetensors_io import load_safetensors, stored_parts
-        state = load_safetensors(checkpoint)
-        parts = stored_parts(checkpoint)
-    else:
-        from mavil.checkpoint_io import load_checkpoint_file, model_state_dict
-        state = model_state_dict(load_checkpoint_file(checkpoint, trusted=unsafe_load))
+                 strict: bool = True, allow_partial: bool = False) -> None:
+    """Load ``.pth`` (weights-only) or ``.safetensors`` weights into ``model`` in place.
+
+    Trainable weights left out (modules a partial ``.safetensors`` export does not hold, or
+    anything with ``strict=False``) are recorded as ``model.missing_weights`` for
+    :func:`require_weights`, unless ``allow_partial``."""
+    from mavil.checkpoint_io import (check_pos_layouts, load_checkpoint_file, model_state_dict,
+                                     recorded_pos_layouts)
+    from mavil.safetensors_io import is_safetensors_file, stored_parts
+    parts = stored_parts(checkpoint) if is_safetensors_file(checkpoint) else None
+    loaded = load_checkpoint_file(checkpoint, trusted=unsafe_load)
+    check_pos_layouts(model, recorded_pos_layouts(loaded), checkpoint)
+    state = model_state_dict(loaded)
     state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
     try:
         result = model.load_state_dict(state, strict=False)
@@ -99,6 +109,32 @@ def load_weights(model: nn.Module, checkpoint: str, *, unsafe_load: bool = False
     if strict and problems:
         raise RuntimeError(f'{checkpoint} does not fit {type(model).__name__}: '
                            + '; '.join(problems) + '. Is it a checkpoint of this config?')
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    model.missing_weights = ([] if allow_partial else
+                             [k for k in result.missing_keys if k in trainable])
+    model.weights_source = checkpoint
+
+
+def require_weights(model: nn.Module, modules: Optional[Sequence[nn.Module]], what: str) -> None:
+    """Refuse to ``what`` with trainable weights of ``modules`` (None: the whole model) that
+    the loaded checkpoint did not hold (``model.missing_weights``, see :func:`load_weights`):
+    they are random. ``init_model(..., allow_partial=True)`` / ``--allow-partial`` accepts
+    them knowingly."""
+    missing = getattr(model, 'missing_weights', None)
+    if not missing:
+        return
+    if modules is not None:
+        ids = {id(p) for module in modules if module is not None for p in module.parameters()}
+        named = dict(model.named_parameters())
+        missing = [k for k in missing if k in named and id(named[k]) in ids]
+    if missing:
+        from mavil.models.pretrained import summarize_keys
+        raise RuntimeError(
+            f'cannot {what}: {getattr(model, "weights_source", "the checkpoint")} lacks '
+            f'{len(missing)} trainable weights this needs, which would keep their random '
+            f'initialisation: {summarize_keys(missing)}. Use a checkpoint that holds them '
+            '(e.g. an export with those --parts), or pass --allow-partial '
+            '(allow_partial=True) to use them random knowingly.')
 
 
 def _few(keys: list[str], limit: int = 8) -> str:
@@ -153,6 +189,7 @@ def inference_classifier(model: nn.Module, path: str, *, topk: int = 5,
     if not hasattr(model, 'head') or not hasattr(model, 'modalities'):
         raise TypeError(f'{type(model).__name__} is not a classifier (AVClassifier); use a '
                         f'fine-tuning config and checkpoint')
+    require_weights(model, None, f'classify with {type(model).__name__}')
     names = classes or getattr(model, 'class_names', None) or class_names(
         model.cfg, model.num_classes)
     sample = ClipLoader(model.cfg, model.modalities)(path, model.modalities)

@@ -8,6 +8,7 @@ import base64
 import html
 import io
 import os.path as osp
+import urllib.parse
 from dataclasses import dataclass
 from typing import Optional, Union
 
@@ -69,11 +70,19 @@ def search(feats: Features, query: Union[int, str], *, direction: str = 'a2v',
     """Rank the gallery for one query file of ``feats``."""
     if direction not in DIRECTIONS:
         raise ValueError(f'direction must be one of {sorted(DIRECTIONS)}, got {direction!r}')
+    if isinstance(topk, bool) or not isinstance(topk, int) or topk < 1:
+        raise ValueError(f'topk must be a positive whole number, got {topk!r}')
     q_mod, g_mod = DIRECTIONS[direction]
     for m in (q_mod, g_mod):
         if m not in feats.embeddings:
             raise KeyError(f'the embedding file has no {m} embeddings (has '
                            f'{sorted(feats.embeddings)})')
+    q_dim, g_dim = feats.embeddings[q_mod].shape[1], feats.embeddings[g_mod].shape[1]
+    if q_dim != g_dim:
+        raise ValueError(f'{direction} compares {q_mod} embeddings of dimension {q_dim} with '
+                         f'{g_mod} embeddings of dimension {g_dim}: the embedding file comes '
+                         f'from encoders of different widths (cross-modal search needs one '
+                         f'space); use {q_mod[0]}2{q_mod[0]} or {g_mod[0]}2{g_mod[0]}')
     index = find_query(feats, query)
     if not feats.present[q_mod][index]:
         raise ValueError(f'{feats.files[index]} has no {q_mod} stream, so it cannot be a '
@@ -104,11 +113,18 @@ def first_frame_png(path: str, max_side: int = 160) -> Optional[str]:
     return 'data:image/png;base64,' + base64.b64encode(buffer.getvalue()).decode()
 
 
+def file_url(path: str, page_dir: str) -> str:
+    """``path`` as a URL relative to a page in ``page_dir``: every character a URL gives a
+    meaning to (``#``, ``?``, ``%``, spaces, tabs, newlines) percent-encoded."""
+    relative = osp.relpath(osp.abspath(path), page_dir)
+    return '/'.join(urllib.parse.quote(part, safe='') for part in relative.split(osp.sep))
+
+
 def _card(path: str, page_dir: str, caption: str, with_audio: bool) -> str:
     thumb = first_frame_png(path)
     img = (f'<img src="{thumb}" alt="first frame">' if thumb else
            '<div class="noframe">no video</div>')
-    src = html.escape(osp.relpath(osp.abspath(path), page_dir))
+    src = html.escape(file_url(path, page_dir))
     audio = (f'<audio controls preload="none" src="{src}"></audio>' if with_audio else '')
     return (f'<div class="card">{img}<div class="cap">{caption}</div>'
             f'<div class="name" title="{html.escape(path)}">{html.escape(osp.basename(path))}'

@@ -3,9 +3,11 @@ iterations, each taught by the final model of the stage before.
 
 One plan for every driver: ``tools/pretrain_pipeline.py`` runs each stage as a
 ``tools/train.py`` process (resumable), the demo runs them in-process. A stage's teacher is
-given as config options (``model.target.teacher_config`` = the config the previous stage was
-trained with, as MMEngine dumped it in its work dir; ``model.target.teacher_ckpt`` = its final
-checkpoint), so no config file is edited.
+given as config options: ``model.target.teacher_config`` = the previous stage's config file as
+the command line names it, ``model.target.teacher_cfg_options.*`` = that stage's options,
+``model.target.teacher_ckpt`` = its final checkpoint. The copy of a config that MMEngine dumps
+into a work dir is never loaded (configs are Python: an edited copy would run its code), and
+no config file is edited.
 """
 import argparse
 import os
@@ -61,17 +63,17 @@ def final_checkpoint_name(cfg: Config, where: str) -> str:
     return tmpl.format(step)
 
 
-def trained_config(work_dir: str, config: str) -> str:
-    """The config a stage was trained with: MMEngine's dump in its work dir (every option
-    applied). Before the stage has run (a dry run), the source config."""
-    dumped = osp.join(work_dir, osp.basename(config))
-    return dumped if osp.isfile(dumped) else osp.abspath(config)
-
-
-def teacher_options(teacher_config: str, teacher_ckpt: str) -> dict:
-    """Config options that make a stage-2 config learn from this teacher."""
-    return {'model.target.teacher_config': teacher_config,
-            'model.target.teacher_ckpt': teacher_ckpt}
+def teacher_options(teacher_config: str, teacher_ckpt: str,
+                    teacher_cfg_options: Sequence[str] = ()) -> dict:
+    """Config options that make a stage-2 config learn from this teacher: its config file,
+    its checkpoint, and the ``KEY=VALUE`` options its stage was trained with (merged into the
+    teacher config, as ``model.target.teacher_cfg_options.KEY``)."""
+    options = {'model.target.teacher_config': teacher_config,
+               'model.target.teacher_ckpt': teacher_ckpt}
+    for option in teacher_cfg_options:
+        key, _, value = option.partition('=')
+        options[f'model.target.teacher_cfg_options.{key}'] = value
+    return options
 
 
 @dataclass
@@ -97,8 +99,8 @@ class Stage:
         """``KEY=VALUE`` options naming its teacher (none for stage 1)."""
         if self.teacher is None:
             return []
-        options = teacher_options(trained_config(self.teacher.work_dir, self.teacher.config),
-                                  self.teacher.final_ckpt)
+        options = teacher_options(osp.abspath(self.teacher.config), self.teacher.final_ckpt,
+                                  self.teacher.cfg_options)
         return [f'{key}={value}' for key, value in options.items()]
 
     def load_config(self, extra: Optional[dict] = None) -> Config:
@@ -171,3 +173,77 @@ def plan_stages(stage1_config: str,
         teacher = stages[-1] if stages else None  # the previous stage's final model
         stages.append(Stage(name, config, work_dir, final, options, teacher))
     return stages
+
+
+# Settings every stage of one chain shares: a pre-training ablation cell (Tables 5 and 13:
+# data, init, epochs, model size, alpha, beta) changes them for the final model, so for all
+# stages; a stage-2 config that inherits other values would train another cell.
+CHAIN_KEYS = ('model.inter_loss', 'model.intra_loss', 'model.audio_encoder.arch',
+              'model.video_encoder.arch', 'model.fusion', 'model.video_encoder.init_cfg',
+              'train_cfg.max_epochs', 'train_cfg.max_iters', 'train_dataloader.dataset')
+_ABSENT = '<not set>'
+
+
+def _lookup(cfg: Config, key: str):
+    value = cfg.to_dict()
+    for part in key.split('.'):
+        if not isinstance(value, dict) or part not in value:
+            return _ABSENT
+        value = value[part]
+    return value
+
+
+def _diff(have, want, key: str) -> list[tuple]:
+    """``(key, have, want)`` for each place the two values differ, descending into dicts."""
+    if isinstance(have, dict) and isinstance(want, dict) and \
+            have.get('type') == want.get('type'):  # of one kind: compare their settings
+        return [d for k in sorted(set(have) | set(want), key=str)
+                for d in _diff(have.get(k, _ABSENT), want.get(k, _ABSENT), f'{key}.{k}')]
+    return [] if have == want else [(key, have, want)]
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + '...'
+
+
+def chain_differences(stages: Sequence[Stage], allowed: Sequence[str] = ()) -> dict:
+    """``{(key, stage-2 value, stage-1 value): [stage names]}`` for the :data:`CHAIN_KEYS`
+    settings of the stage-2 stages (every option applied) that differ from stage 1's; keys
+    equal to or below one of ``allowed`` are left out."""
+    found: dict = {}
+    if len(stages) < 2:
+        return found
+    first = stages[0].load_config()
+    for stage in stages[1:]:
+        cfg = stage.load_config()
+        for key in CHAIN_KEYS:
+            for leaf, have, want in _diff(_lookup(cfg, key), _lookup(first, key), key):
+                if not any(leaf == a or leaf.startswith(f'{a}.') for a in allowed):
+                    found.setdefault((leaf, _short(have), _short(want)), []).append(stage.name)
+    return found
+
+
+def check_chain(stages: Sequence[Stage], allowed: Sequence[str] = ()) -> None:
+    """Refuse a chain whose stage-2 stages would train with other :data:`CHAIN_KEYS` settings
+    than its stage 1 (e.g. an ablation cell's alpha in stage 1 only, or a ViT-L teacher with
+    ViT-B students), naming each setting and the options that align them."""
+    found = chain_differences(stages, allowed)
+    if not found:
+        return
+    first = stages[0].load_config()
+    lines = [f'{", ".join(names)}: {key} = {have} (stage 1: {want})'
+             for (key, have, want), names in found.items()]
+    keys = sorted({key for key, _, _ in found})
+    values = {key: _lookup(first, key) for key in keys}
+    simple = all(isinstance(v, (int, float, str, type(None))) and v != _ABSENT and
+                 not (isinstance(v, str) and (not v or any(c.isspace() for c in v)))
+                 for v in values.values())
+    fix = ('add --stage2-cfg-options ' + ' '.join(f'{k}={v}' for k, v in values.items())
+           if simple else 'give stage-2 configs with these settings')
+    raise ValueError(
+        f'the stage-2 stages would train with settings other than stage 1\'s '
+        f'({stages[0].config}), which every stage of a chain shares (an ablation cell of '
+        f'Tables 5 / 13 is the final model\'s setting):\n  ' + '\n  '.join(lines) +
+        f'\nTo train the cell: {fix}; or pass --allow-stage-differences KEY ... for a '
+        f'difference you intend')

@@ -1,7 +1,8 @@
 """Annotation files -> clip records ``{'filename', 'clip_id', 'labels', ...}``.
 
 Formats (``ann_format``, names in the ``ANNOTATION_FORMATS`` registry; a plugin adds one by
-registering an :class:`AnnotationFormat` subclass):
+registering an :class:`AnnotationFormat` subclass)::
+
     'csv'       header row; columns ``filename`` (required), ``labels`` (class names or indices
                 separated by ';'), optional ``clip_id``, ``start``, ``end``.
     'jsonl'     one JSON object per line with the same keys (``labels`` a list or a string).
@@ -9,6 +10,7 @@ registering an :class:`AnnotationFormat` subclass):
                 ``YTID, start_seconds, end_seconds, "positive_labels"`` with MIDs; class names
                 from ``class_labels_indices.csv`` (``index,mid,display_name``) as ``label_file``.
     'vggsound'  ``YTID, start_seconds, label, split`` without header; ``split`` filters rows.
+
 Every malformed row raises a ValueError naming the file, the line and the problem: a CSV row
 with more or fewer fields than the header, text that is not UTF-8 (a UTF-8 byte-order mark is
 fine). A file (or split) with no records is an error naming the split asked for and the splits
@@ -49,17 +51,22 @@ class LabelMap:
 
 
 def read_label_file(path: str) -> LabelMap:
-    """AudioSet ``class_labels_indices.csv`` (index,mid,display_name) or one name per line."""
+    """AudioSet ``class_labels_indices.csv`` (index,mid,display_name) or one name per line;
+    text that is not UTF-8 raises naming file and line."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'label file not found: {path}')
-    with open(path, newline='', encoding=ENCODING) as f:
-        first = f.readline()
-        f.seek(0)
-        if first.lower().startswith('index,mid'):
-            rows = list(csv.DictReader(f))
-            rows.sort(key=lambda r: int(r['index']))
-            return LabelMap([r['display_name'] for r in rows], keys=[r['mid'] for r in rows])
-        return LabelMap([line.strip() for line in f if line.strip()])
+    try:
+        with open(path, newline='', encoding=ENCODING) as f:
+            first = f.readline()
+            f.seek(0)
+            if first.lower().startswith('index,mid'):
+                rows = list(csv.DictReader(f))
+                rows.sort(key=lambda r: int(r['index']))
+                return LabelMap([r['display_name'] for r in rows],
+                                keys=[r['mid'] for r in rows])
+            return LabelMap([line.strip() for line in f if line.strip()])
+    except UnicodeDecodeError as err:
+        raise _not_utf8(path) from err
 
 
 def _rows_csv(path: str) -> Iterator[tuple[int, dict]]:
@@ -135,16 +142,20 @@ class AnnotationFormat:
 
 @ANNOTATION_FORMATS.register_module(name='csv')
 class CsvFormat(AnnotationFormat):
+    """A CSV file with a header row naming ``filename`` and optional ``labels``, ``clip_id``,
+    ``start``, ``end`` columns."""
     rows = staticmethod(_rows_csv)
 
 
 @ANNOTATION_FORMATS.register_module(name='jsonl')
 class JsonlFormat(AnnotationFormat):
+    """One JSON object per line, with the keys of the CSV format."""
     rows = staticmethod(_rows_jsonl)
 
 
 @ANNOTATION_FORMATS.register_module(name='audioset')
 class AudioSetFormat(AnnotationFormat):
+    """AudioSet segment CSVs: YouTube ids, start and end seconds, label MIDs."""
     rows = staticmethod(_rows_audioset)
     filename_template = '{ytid}.mp4'
     needs_label_file = True
@@ -152,6 +163,7 @@ class AudioSetFormat(AnnotationFormat):
 
 @ANNOTATION_FORMATS.register_module(name='vggsound')
 class VGGSoundFormat(AnnotationFormat):
+    """VGGSound's CSV: YouTube id, start second, label and split, no header."""
     rows = staticmethod(_rows_vggsound)
     filename_template = '{ytid}_{start:06d}.mp4'
 
@@ -178,9 +190,13 @@ def read_rows(rows: Callable[[str], Iterator[tuple[int, dict]]],
     try:
         return list(rows(path))
     except UnicodeDecodeError as err:
-        line, column, reason = _undecodable_line(path)
-        raise ValueError(f'{path}:{line}: not UTF-8 text ({reason} at byte {column} of the '
-                         'line); re-save the file as UTF-8') from err
+        raise _not_utf8(path) from err
+
+
+def _not_utf8(path: str) -> ValueError:
+    line, column, reason = _undecodable_line(path)
+    return ValueError(f'{path}:{line}: not UTF-8 text ({reason} at byte {column} of the '
+                      'line); re-save the file as UTF-8')
 
 
 def _duplicates(records: list[dict], path: str, drop: bool) -> list[dict]:

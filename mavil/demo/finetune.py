@@ -73,7 +73,7 @@ def finetune_run(checkpoint: Optional[str], modality: str, seed: int, *,
 
     from mavil.apis.stages import build_runner
     from .memory_dataset import DecodedClipsDataset  # noqa: F401  (registers it)
-    from .stages import train_from_memory, train_stage
+    from .stages import train_stage
 
     cfg = finetune_config(modality, seed, data_root=data_root, work_dir=work_dir,
                           splits_file=splits_file, epochs=epochs, config=config,
@@ -121,6 +121,36 @@ def finetune_config(modality: str, seed: int, *, data_root: str, work_dir: str,
     cfg.randomness = dict(seed=seed, deterministic=False)
     cfg.experiment_name = f'finetune_{modality}_seed{seed}_{osp.basename(work_dir)}'
     return cfg
+
+
+# Deterministic loading steps: the decoded clips already went through them.
+LOADING_STEPS = ('LoadAudioVideo', 'LoadCachedClip', 'AudioResample', 'KaldiFbank',
+                 'AudioPadCrop', 'AudioNormalize')
+
+
+def train_from_memory(cfg, splits_file: str) -> None:
+    """Train on the decoded training split (:class:`DecodedClipsDataset`): the training
+    pipeline's loading steps are dropped (they must equal the test pipeline's) and its random
+    steps run per sample, in the main process."""
+    def strip(step: dict) -> dict:
+        step = dict(step)
+        if 'clip_sampler' in step:  # random vs centred clip start: one 4 s window here
+            step['clip_sampler'] = {k: v for k, v in step['clip_sampler'].items()
+                                    if k != 'test_mode'}
+        return step
+
+    test_steps = [strip(t) for t in cfg.test_pipeline]
+    random_steps = []
+    for step in cfg.train_pipeline:
+        if step['type'] not in LOADING_STEPS:
+            random_steps.append(dict(step))
+        elif strip(step) not in test_steps:
+            raise ValueError(f'cannot train from the decoded clips: the training pipeline step '
+                             f'{dict(step)} is not in the test pipeline')
+    cfg.train_dataloader.dataset = dict(type='DecodedClipsDataset', splits_file=splits_file,
+                                        split='train', pipeline=random_steps)
+    cfg.train_dataloader.num_workers = 0
+    cfg.train_dataloader.persistent_workers = False
 
 
 @torch.no_grad()

@@ -26,9 +26,13 @@ Files go to ``ROOT/clips/clip_XXXX.mp4`` (H.264 + AAC, 16 kHz mono), with
 ``ROOT/annotations.csv`` (``filename,labels,split`` for :class:`mavil.datasets.AVDataset`),
 ``ROOT/clips.csv`` (every generated parameter, for tests and inspection),
 ``ROOT/COMPLETE`` (the generation settings; its absence or a mismatch means regenerate) and
-``ROOT/DEMO_DATASET`` (written first; a non-empty folder without it is never overwritten).
+``ROOT/DEMO_DATASET`` (written first, JSON: the files the generator writes; only those are ever
+deleted or replaced, and a non-empty folder without it is never written to).
 
     python -m mavil.demo.generator data/demo --num-clips 1280
+
+This is the ``melody`` kind; :mod:`mavil.demo.categories` is a second kind (``--kind
+category``) whose modalities share only a category. :func:`generate` writes either.
 """
 import argparse
 import colorsys
@@ -36,7 +40,7 @@ import csv
 import json
 import math
 import os
-import shutil
+import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -122,6 +126,36 @@ class DemoDataConfig:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
+
+    @property
+    def num_classes(self) -> int:
+        return NUM_CLASSES
+
+    @property
+    def class_names(self) -> tuple:
+        return CLASS_NAMES
+
+    def draw(self, index: int) -> 'ClipSpec':
+        """The random draws of clip ``index``."""
+        return draw_clip(index, self)
+
+    def write(self, spec: 'ClipSpec', root: Union[str, Path]) -> Path:
+        """Render ``spec`` and write its .mp4 under ``root``."""
+        from .render import write_clip  # rendering imports this module's specs
+        return write_clip(spec, self, root)
+
+
+DATA_KINDS = ('melody', 'category')  # 'category': mavil/demo/categories.py
+
+
+def data_config(kind: str = 'melody', **settings) -> DemoDataConfig:
+    """The dataset settings of ``kind`` (``settings``: :class:`DemoDataConfig` fields)."""
+    if kind == 'melody':
+        return DemoDataConfig(**settings)
+    if kind == 'category':
+        from .categories import CategoryDataConfig
+        return CategoryDataConfig(**settings)
+    raise ValueError(f'unknown demo data kind {kind!r}; choose from {DATA_KINDS}')
 
 
 @dataclass(frozen=True)
@@ -216,14 +250,14 @@ def draw_clip(index: int, cfg: DemoDataConfig) -> ClipSpec:
 
 
 def _write_one(args: tuple) -> int:
-    from .render import write_clip  # rendering imports this module's specs
     spec, cfg, root = args
-    write_clip(spec, cfg, root)
+    cfg.write(spec, root)
     return spec.index
 
 
 # ---------------------------------------------------------------------------- dataset API
-MARKER = 'DEMO_DATASET'  # written first: this folder may be deleted and regenerated
+MARKER = 'DEMO_DATASET'  # JSON list of the files the generator wrote: all it may delete
+_OWN_FILES = ('annotations.csv', 'clips.csv', 'COMPLETE')
 
 
 def is_complete(root: Union[str, Path], cfg: DemoDataConfig) -> bool:
@@ -232,26 +266,75 @@ def is_complete(root: Union[str, Path], cfg: DemoDataConfig) -> bool:
     return stamp.is_file() and stamp.read_text().strip() == cfg.to_json()
 
 
+def _own_files(cfg: DemoDataConfig) -> list:
+    """Paths (relative to the root) that generating ``cfg`` writes, the marker aside."""
+    return [*(f'clips/clip_{i:04d}.mp4' for i in range(cfg.num_clips)), *_OWN_FILES]
+
+
+def _listed_files(root: Path) -> Optional[list]:
+    """The files the marker says the generator wrote; None without a readable marker.
+
+    Only names the generator can write are accepted, so a marker written by hand cannot point
+    a deletion at any other file."""
+    try:
+        listed = json.loads((root / MARKER).read_text())['files']
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    valid = set(_OWN_FILES)
+    return [name for name in listed if isinstance(name, str) and (
+        name in valid or re.fullmatch(r'clips/clip_\d{4,}\.mp4', name))]
+
+
+def _write_marker(root: Path, files: list) -> None:
+    text = json.dumps({'written_by': 'mavil.demo.generator', 'note': 'the generator deletes '
+                       'and rewrites exactly these files when its settings change',
+                       'files': sorted(set(files))}, indent=1)
+    (root / f'{MARKER}.part').write_text(text + '\n')
+    os.replace(root / f'{MARKER}.part', root / MARKER)
+
+
+def _clear_previous(root: Path, cfg: DemoDataConfig) -> None:
+    """Delete the files an earlier generation listed in the marker, and nothing else.
+
+    Raises FileExistsError for a non-empty folder without a valid marker, or when a file this
+    generation would write exists and the marker does not list it (not the generator's)."""
+    previous = _listed_files(root) if (root / MARKER).exists() else None
+    if previous is None:
+        if root.exists() and any(root.iterdir()):
+            raise FileExistsError(
+                f'{root} is not empty and holds no demo dataset ({MARKER} is missing or '
+                f'lists no files, as from an older version): nothing is deleted; give the '
+                f'demo an empty or new --data-root (or delete this folder yourself)')
+        previous = []
+    if (root / 'clips').is_symlink():
+        raise FileExistsError(f'{root / "clips"} is a symlink: the generator writes only '
+                              f'into a clips/ folder of its own; give a new --data-root')
+    foreign = [name for name in _own_files(cfg)
+               if name not in previous and (root / name).exists()]
+    if foreign:
+        raise FileExistsError(
+            f'{root} holds {len(foreign)} file(s) the demo would write that its {MARKER} '
+            f'does not list (e.g. {foreign[0]}): they are not the generator\'s and are not '
+            f'overwritten; give the demo an empty or new --data-root')
+    root.mkdir(parents=True, exist_ok=True)
+    _write_marker(root, previous + _own_files(cfg))  # a superset while files change
+    for name in previous:
+        (root / name).unlink(missing_ok=True)
+
+
 def generate(root: Union[str, Path], cfg: DemoDataConfig = DemoDataConfig(), *,
              workers: Optional[int] = None, progress: bool = True) -> Path:
     """Write the dataset to ``root`` (replacing an incomplete or different one).
 
-    Returns the annotation file.
+    Only files listed in ``root/DEMO_DATASET`` (written by an earlier generation) are
+    deleted or replaced; other files are left alone. Returns the annotation file.
     """
     root = Path(root)
-    if cfg.num_clips < 2 * NUM_CLASSES:
-        raise ValueError(f'num_clips must be at least {2 * NUM_CLASSES} (two per class)')
-    if root.exists() and any(root.iterdir()):
-        written_here = [root / name for name in (MARKER, 'COMPLETE', 'clips.csv')]  # any version
-        if not any(path.is_file() for path in written_here):  # never delete others' files
-            raise FileExistsError(f'{root} is not empty and holds no demo dataset (no {MARKER} '
-                                  f'file): give the demo an empty or new --data-root')
-        shutil.rmtree(root / 'clips', ignore_errors=True)
-        (root / 'COMPLETE').unlink(missing_ok=True)
+    if cfg.num_clips < 2 * cfg.num_classes:
+        raise ValueError(f'num_clips must be at least {2 * cfg.num_classes} (two per class)')
+    _clear_previous(root, cfg)
     (root / 'clips').mkdir(parents=True, exist_ok=True)
-    (root / MARKER).write_text('written by mavil.demo.generator; regenerated when the settings '
-                               'change\n')
-    specs = [draw_clip(i, cfg) for i in range(cfg.num_clips)]
+    specs = [cfg.draw(i) for i in range(cfg.num_clips)]
     workers = workers or min(os.cpu_count() or 1, 4)
     jobs = [(spec, cfg, root) for spec in specs]
     bar = _progress(len(jobs), 'demo clips', progress)
@@ -269,16 +352,19 @@ def generate(root: Union[str, Path], cfg: DemoDataConfig = DemoDataConfig(), *,
         writer = csv.writer(f)
         writer.writerow(['filename', 'labels', 'split'])
         for spec in specs:
-            writer.writerow([spec.filename, CLASS_NAMES[spec.label], spec.split])
+            writer.writerow([spec.filename, cfg.class_names[spec.label], spec.split])
     with open(root / 'clips.csv', 'w', newline='') as f:
         rows = [asdict(s) for s in specs]
         writer = csv.DictWriter(f, fieldnames=['filename', 'class_name', *rows[0]])
         writer.writeheader()
         for spec, row in zip(specs, rows):
-            for key in ('colour', 'notes', 'harmonics'):
-                row[key] = json.dumps(row[key])
-            writer.writerow(dict(row, filename=spec.filename, class_name=CLASS_NAMES[spec.label]))
+            for key, value in row.items():
+                if isinstance(value, (tuple, list)):
+                    row[key] = json.dumps(value)
+            writer.writerow(dict(row, filename=spec.filename,
+                                 class_name=cfg.class_names[spec.label]))
     (root / 'COMPLETE').write_text(cfg.to_json() + '\n')
+    _write_marker(root, _own_files(cfg))
     return ann_file
 
 
@@ -300,10 +386,12 @@ def main(argv=None) -> None:
     parser.add_argument('root', nargs='?', default='data/demo')
     parser.add_argument('--num-clips', type=int, default=DemoDataConfig.num_clips)
     parser.add_argument('--seed', type=int, default=DemoDataConfig.seed)
+    parser.add_argument('--kind', choices=DATA_KINDS, default='melody',
+                        help="'melody' (this module) or 'category' (mavil/demo/categories.py)")
     parser.add_argument('--workers', type=int, default=None)
     parser.add_argument('--force', action='store_true', help='regenerate even if complete')
     args = parser.parse_args(argv)
-    cfg = DemoDataConfig(num_clips=args.num_clips, seed=args.seed)
+    cfg = data_config(args.kind, num_clips=args.num_clips, seed=args.seed)
     gen = generate if args.force else ensure_dataset
     print(gen(args.root, cfg, workers=args.workers))
 

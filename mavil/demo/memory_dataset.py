@@ -1,11 +1,9 @@
-"""Training from clips decoded once: the demo's training split, held in memory.
+"""Training from clips decoded once: a split of the demo's ``eval_splits.pt``, held in memory.
 
-``make demo`` decodes every clip once with the test pipeline (``decode_eval``) for its
-evaluation. On the demo data that is also what the training pipeline's loading steps produce
-(each 4 s clip is one whole 8-frame / 2 fps clip, so the random clip start is always 0; the
-fbank has no random step), so training can reuse those tensors and run only the random steps
-(crop, flip) per sample. That halves the demo's CPU time: decoding the same 480 files 12 times
-per stage cost as much as the model's forward and backward passes.
+The demo's fine-tuning (:mod:`mavil.demo.finetune`) trains on these tensors: they are what the
+fine-tuning pipelines' loading steps produce (each 4 s clip is one whole 8-frame / 2 fps clip;
+the fbank has no random step), so only the random steps (crop, flip, SpecAugment ...) run per
+sample.
 """
 from typing import Sequence
 

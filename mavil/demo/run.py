@@ -6,9 +6,12 @@ Phases (each timed; the times are printed and saved to ``WORK_DIR/timings.json``
 
 1. ``data``: generate the demo clips unless ``data_root`` already holds them
    (:mod:`mavil.demo.generator`).
-2. ``decode_eval``: decode every clip once with the TEST pipeline (center crop, no
-   augmentation) into memory (``WORK_DIR/eval_splits.pt``); every model is evaluated on these
-   same tensors.
+2. ``cache``: decode every clip once into a clip cache (``WORK_DIR/cache``, built by
+   :func:`mavil.datasets.cache.build_cache` as ``tools/data/build_cache.py`` does; reused while
+   the data and the pipelines stay the same): every stage trains from it (``LoadCachedClip``
+   in the configs' pipelines, the random steps per sample). ``eval_splits``: the TEST
+   pipeline (center crop, no augmentation) over the cache into memory
+   (``WORK_DIR/eval_splits.pt``); every model is evaluated on these same tensors.
 3. ``seeds``: per model seed (by default in parallel processes, two per seed: stage 1 ->
    stage 2, and next to it the MAE-only baseline; logs in ``WORK_DIR/seed_N/*.log``), with
    the stage-1 config's initialisation:
@@ -19,16 +22,13 @@ Phases (each timed; the times are printed and saved to ``WORK_DIR/timings.json``
    * ``stage2_iter1``: a re-initialised student predicting the frozen stage-1 teacher's fused
      tokens (``configs/demo/stage2_iter1.py``).
 
-   Each trained model is MMEngine training, with its checkpoint in
+   Each trained model is MMEngine training from the clip cache, with its checkpoint in
    ``WORK_DIR/seed_N/<stage>``; each row is audio<->video retrieval on the held-out split plus
    linear probes (trained on the training split's embeddings).
 4. ``finetune`` (:mod:`mavil.demo.finetune`): every model of every seed fine-tuned on the
-   training split's labels (``random_init``: from scratch) per head (``audio``, ``video``,
-   ``av``), tested on the held-out split; ``finetune_workers`` processes at a time, logs in
-   ``WORK_DIR/seed_N/finetune/``.
-5. ``report``: ``report.json`` / ``report.png`` (mean +- spread over seeds; each step of the
-   paper's order as a paired difference per seed), ``loss_curve.png`` and
-   ``reconstruction.png`` (the first seed's stage-1 model on one held-out clip).
+   training split's labels per head, tested on the held-out split (docs/demo.md).
+5. ``report``: ``report.json`` / ``report.png`` (mean +- spread over seeds, paired
+   differences per seed), ``loss_curve.png``, ``reconstruction.png``.
 """
 import argparse
 import json
@@ -45,12 +45,11 @@ import torch
 from mavil.apis.stages import build_runner, teacher_options
 from .evaluate import EvalSplit, evaluate_model, load_eval_split
 from .figures import plot_reconstruction, write_outputs
-from .generator import NUM_CLASSES, DemoDataConfig, ensure_dataset
-from .memory_dataset import DecodedClipsDataset  # noqa: F401  (registers it)
 from .finetune import finetune_jobs, run_finetune_jobs
+from .generator import DATA_KINDS, DemoDataConfig, data_config, ensure_dataset
 from .report import (METRICS, PhaseTimer, aggregate, cpu_seconds, finetune_section,
                      format_full_report, paired_probe_differences)
-from .stages import build_dataset, load_stage_config, train_stage, unwrap
+from .stages import build_dataset, ensure_cache, load_stage_config, train_stage, unwrap
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STAGES = ('random_init', 'mae_only', 'stage1', 'stage2_iter1')
@@ -69,6 +68,7 @@ class DemoSettings:
     stage2_config: str = str(REPO_ROOT / 'configs/demo/stage2_iter1.py')
     num_clips: int = DemoDataConfig.num_clips
     data_seed: int = DemoDataConfig.seed
+    data_kind: str = 'melody'  # or 'category' (mavil/demo/categories.py)
     seeds: tuple = (0, 1)
     parallel: bool = True  # one process per seed
     stage1_iters: Optional[int] = None  # None: the config's max_iters (also for mae_only)
@@ -83,8 +83,7 @@ class DemoSettings:
     cfg_options: dict = field(default_factory=dict)  # applied to every stage config
     stage2_options: dict = field(default_factory=dict)  # applied to the stage-2 config only
     reconstruction: bool = True
-    train_from_memory: bool = True  # train on the clips decoded once (see memory_dataset.py)
-    splits_file: Optional[str] = None  # set by run_demo: the decoded clips
+    cache_dir: Optional[str] = None  # set by run_demo: the clip cache the stages read
     finetune: bool = True  # fine-tune every model on the labels, test it (finetune.py)
     # the quick default (fits `make demo`'s 10 minutes; docs/demo.md): the audio head, 6
     # epochs; --full: every head, the configs' 15 epochs, FULL_SEEDS
@@ -110,10 +109,11 @@ def run_seed(settings: DemoSettings, seed: int, train_split: EvalSplit, test_spl
     timer = PhaseTimer(prefix=f'[seed {seed}] ')
     seed_dir = osp.join(osp.abspath(settings.work_dir), f'seed_{seed}')
     rows, curves, ckpts = {}, {}, {}
+    num_classes = data_config(settings.data_kind).num_classes
 
     def evaluate(stage: str, model) -> None:
         with timer(f'eval_{stage}'):
-            rows[stage] = evaluate_model(model, train_split, test_split, NUM_CLASSES,
+            rows[stage] = evaluate_model(model, train_split, test_split, num_classes,
                                          probe_steps=settings.probe_steps)
         print(f'[seed {seed}] {stage}: ' + ', '.join(f'{k} {rows[stage][k]:.3f}'
                                                      for k in METRICS), flush=True)
@@ -254,38 +254,36 @@ def _run_demo(settings: DemoSettings) -> dict:
     timer = PhaseTimer()
     work_dir = osp.abspath(settings.work_dir)
     os.makedirs(work_dir, exist_ok=True)
-    data_cfg = DemoDataConfig(num_clips=settings.num_clips, seed=settings.data_seed)
+    data_cfg = data_config(settings.data_kind, num_clips=settings.num_clips,
+                           seed=settings.data_seed)
 
     with timer('data'):
         ann_file = ensure_dataset(settings.data_root, data_cfg, progress=settings.progress)
         print(f'demo data: {ann_file}')
-    with timer('decode_eval'):
+    workers = 2 if (settings.num_workers is None or settings.num_workers > 0) else 0
+    with timer('cache'):
+        cfg1 = load_stage_config(settings.stage1_config, settings, settings.seeds[0],
+                                 osp.join(work_dir, 'decode'), None)
+        stamp = json.dumps(dict(data=data_cfg.to_json(), root=osp.abspath(settings.data_root),
+                                pipelines=[str(cfg1.train_pipeline), str(cfg1.test_pipeline)]),
+                           sort_keys=True)
+        cache_dir = ensure_cache(cfg1, osp.join(work_dir, 'cache'), stamp, workers=workers,
+                                 progress=settings.progress)
+    settings = replace(settings, cache_dir=cache_dir)
+    with timer('eval_splits'):
         cfg1 = load_stage_config(settings.stage1_config, settings, settings.seeds[0],
                                  osp.join(work_dir, 'decode'), None)
         splits_file = osp.join(work_dir, 'eval_splits.pt')
-        # the decoded clips are reused while the data and the test pipeline stay the same
-        stamp = json.dumps(dict(data=data_cfg.to_json(), root=osp.abspath(settings.data_root),
-                                pipeline=str(cfg1.test_pipeline)), sort_keys=True)
-        if osp.isfile(splits_file) and _read(splits_file + '.stamp') == stamp:
-            train_split, test_split = load_splits(splits_file)
-            print(f'decoded clips reused: {splits_file}')
-        else:
-            workers = 2 if (settings.num_workers is None or settings.num_workers > 0) else 0
-            train_split = load_eval_split(
-                build_dataset(dict(cfg1.test_dataset, split='train')),
-                desc='decode train split', progress=settings.progress, num_workers=workers)
-            test_split = load_eval_split(build_dataset(cfg1.test_dataset),
-                                         desc='decode test split', progress=settings.progress,
-                                         num_workers=workers)
-            save_splits(splits_file, train_split, test_split)
-            with open(splits_file + '.stamp', 'w') as f:
-                f.write(stamp)
+        train_split = load_eval_split(build_dataset(dict(cfg1.test_dataset, split='train')),
+                                      desc='read train split', progress=settings.progress)
+        test_split = load_eval_split(build_dataset(cfg1.test_dataset), desc='read test split',
+                                     progress=settings.progress)
+        save_splits(splits_file, train_split, test_split)
 
-    settings = replace(settings, splits_file=splits_file)
     with timer('seeds'):
         results = run_seeds(settings, splits_file, train_split, test_split)
     finetuned = None
-    if settings.finetune:
+    if settings.finetune:  # phase `finetune`: mavil/demo/finetune.py, docs/demo.md
         with timer('finetune'):
             finetuned = run_finetune_jobs(
                 finetune_jobs({s: r['checkpoints'] for s, r in results.items()},
@@ -314,8 +312,9 @@ def _run_demo(settings: DemoSettings) -> dict:
     return report
 
 
-def _read(path: str) -> Optional[str]:
-    return open(path).read() if osp.isfile(path) else None
+def _kind_path(path: str, kind: str) -> str:
+    """The default folder of a data kind: each kind keeps its own data and outputs."""
+    return path if kind == 'melody' else f'{path}_{kind}'
 
 
 def parse_args(argv=None) -> DemoSettings:
@@ -325,8 +324,14 @@ def parse_args(argv=None) -> DemoSettings:
     p = argparse.ArgumentParser(description='MAViL demo: built-in data, MAE-only baseline, '
                                 'stage 1 and one stage-2 iteration on CPU for several seeds; '
                                 'retrieval / linear-probe report and figures')
-    p.add_argument('--data-root', default=d.data_root)
-    p.add_argument('--work-dir', default=d.work_dir)
+    p.add_argument('--data-kind', choices=DATA_KINDS, default=d.data_kind,
+                   help="'melody' (the demo's data, every setting was chosen on it) or "
+                   "'category' (sound and picture share only a category; nothing was chosen "
+                   "on it)")
+    p.add_argument('--data-root', default=None,
+                   help=f'default {d.data_root} (melody), {d.data_root}_category (category)')
+    p.add_argument('--work-dir', default=None,
+                   help=f'default {d.work_dir} (melody), {d.work_dir}_category (category)')
     p.add_argument('--mae-only-config', default=d.mae_only_config)
     p.add_argument('--stage1-config', default=d.stage1_config)
     p.add_argument('--stage2-config', default=d.stage2_config)
@@ -344,20 +349,17 @@ def parse_args(argv=None) -> DemoSettings:
     p.add_argument('--no-mae-only', action='store_true', help='skip the MAE-only baseline')
     p.add_argument('--no-stage2', action='store_true', help='stop after stage 1')
     p.add_argument('--no-reconstruction', action='store_true')
-    p.add_argument('--from-files', action='store_true',
-                   help='train from the .mp4 files (decoding in data-loader workers) instead of '
-                   'the clips decoded once for the evaluation (same tensors, 2x the CPU time)')
     p.add_argument('--probe-steps', type=int, default=d.probe_steps)
     p.add_argument('--no-progress', action='store_true')
     p.add_argument('--threads', type=int, default=d.threads, help='torch threads per process')
     p.add_argument('--full', action='store_true',
                    help=f'the full run: seeds {FULL_SEEDS}, fine-tuning of the audio, video '
-                   'and audio+video heads (default: the quick run, see README "Demo")')
+                   'and audio+video heads (default: the quick run, see docs/demo.md)')
     p.add_argument('--no-finetune', action='store_true', help='skip the fine-tuning phase')
     p.add_argument('--finetune-modalities', nargs='+', choices=('audio', 'video', 'av'),
                    default=None, help="heads to fine-tune (default: audio; --full: all three)")
     p.add_argument('--finetune-epochs', type=int, default=None,
-                   help=f'fine-tuning epochs (default: {d.finetune_epochs}; --full: the configs\')')
+                   help=f'fine-tuning epochs (default: {d.finetune_epochs}; --full: 15)')
     p.add_argument('--finetune-workers', type=int, default=d.finetune_workers,
                    help='fine-tuning processes at a time')
     p.add_argument('--finetune-options', nargs='+', action=DictAction, default={},
@@ -373,13 +375,15 @@ def parse_args(argv=None) -> DemoSettings:
     if a.finetune_epochs is None and not a.full:
         a.finetune_epochs = d.finetune_epochs
     return DemoSettings(
-        data_root=a.data_root, work_dir=a.work_dir, mae_only_config=a.mae_only_config,
+        data_root=a.data_root or _kind_path(d.data_root, a.data_kind),
+        work_dir=a.work_dir or _kind_path(d.work_dir, a.data_kind),
+        data_kind=a.data_kind, mae_only_config=a.mae_only_config,
         stage1_config=a.stage1_config, stage2_config=a.stage2_config, num_clips=a.num_clips,
         data_seed=a.data_seed,
         seeds=tuple(a.seeds), parallel=not a.sequential, stage1_iters=a.stage1_iters,
         stage2_iters=a.stage2_iters, batch_size=a.batch_size, num_workers=a.num_workers,
         mae_only=not a.no_mae_only, stage2=not a.no_stage2,
-        reconstruction=not a.no_reconstruction, train_from_memory=not a.from_files,
+        reconstruction=not a.no_reconstruction,
         probe_steps=a.probe_steps,
         progress=not a.no_progress, threads=a.threads, cfg_options=a.cfg_options,
         stage2_options=a.stage2_options, finetune=not a.no_finetune,

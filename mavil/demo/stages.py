@@ -30,8 +30,8 @@ def load_stage_config(path: str, settings, seed: int, work_dir: str, iters: Opti
         cfg[name].update(ann_file=osp.join(root, 'annotations.csv'), data_prefix=root)
     cfg.train_dataloader.dataset.update(ann_file=osp.join(root, 'annotations.csv'),
                                         data_prefix=root)
-    if getattr(settings, 'splits_file', None) and settings.train_from_memory:
-        train_from_memory(cfg, settings.splits_file)
+    if getattr(settings, 'cache_dir', None):
+        set_cache(cfg, settings.cache_dir)
     if settings.batch_size is not None:
         cfg.train_dataloader.batch_size = settings.batch_size
     if settings.num_workers is not None:
@@ -67,35 +67,53 @@ def options_for(cfg, options: dict, path: str) -> dict:
     return kept
 
 
-# Deterministic loading steps of the training pipeline: ``decode_eval`` already ran them (the
-# test pipeline begins with the same steps), so training from memory starts after them.
-LOADING_STEPS = ('LoadAudioVideo', 'AudioResample', 'KaldiFbank', 'AudioPadCrop',
-                 'AudioNormalize')
+def set_cache(cfg, cache_dir: str) -> None:
+    """Point every ``LoadCachedClip`` step of the config's pipelines at ``cache_dir``."""
+    def update(pipeline) -> None:
+        for step in pipeline or ():
+            if step.get('type') == 'LoadCachedClip':
+                step['cache'] = cache_dir
+
+    for name in ('train_pipeline', 'test_pipeline'):
+        update(cfg.get(name))
+    for dataset in (cfg.get('train_dataset'), cfg.get('test_dataset'),
+                    cfg.train_dataloader.get('dataset')):
+        if dataset is not None:
+            update(dataset.get('pipeline'))
 
 
-def train_from_memory(cfg, splits_file: str) -> None:
-    """Train on the decoded training split (:class:`DecodedClipsDataset`): the training
-    pipeline's loading steps are dropped (they must equal the test pipeline's, which produced
-    the file) and its random steps run per sample, in the main process."""
-    def strip(step: dict) -> dict:
-        step = dict(step)
-        if step['type'] == 'LoadAudioVideo' and 'clip_sampler' in step:  # random vs centre start
-            step['clip_sampler'] = {k: v for k, v in step['clip_sampler'].items()
-                                    if k != 'test_mode'}
-        return step
+def ensure_cache(cfg, cache_dir: str, stamp: str, *, workers: int, progress: bool) -> str:
+    """Build the clip cache of every clip of the config's annotation file (all splits) for
+    its training and test pipelines, unless ``cache_dir`` holds one built with ``stamp``
+    (the data and the pipelines it was built for) and this code's record format; returns the
+    cache folder."""
+    import shutil
 
-    test_steps = [strip(t) for t in cfg.test_pipeline]
-    random_steps = []
-    for step in cfg.train_pipeline:
-        if step['type'] not in LOADING_STEPS:
-            random_steps.append(dict(step))
-        elif strip(step) not in test_steps:
-            raise ValueError(f'cannot train from the decoded clips: the training pipeline step '
-                             f'{dict(step)} is not in the test pipeline that decoded them')
-    cfg.train_dataloader.dataset = dict(type='DecodedClipsDataset', splits_file=splits_file,
-                                        split='train', pipeline=random_steps)
-    cfg.train_dataloader.num_workers = 0  # crop + flip of a 64x64 clip: cheap in-process
-    cfg.train_dataloader.persistent_workers = False
+    from mavil.datasets.annotations import load_annotations
+    from mavil.datasets.cache import build_cache, settings_from_pipelines
+    from mavil.datasets.cache.build import clip_key
+    from mavil.datasets.cache.format import VERSION
+
+    stamp = f'{stamp}\nrecord format {VERSION}'
+    stamp_file = osp.join(cache_dir, 'demo_stamp.json')
+    if osp.isfile(stamp_file) and open(stamp_file).read() == stamp:
+        print(f'clip cache reused: {cache_dir}')
+        return cache_dir
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    dataset = cfg.train_dataset
+    records, _ = load_annotations(dataset.ann_file, data_prefix=dataset.data_prefix)
+    files = {clip_key(r['filename'], dataset.data_prefix): r['filename'] for r in records}
+    # raw frames: the demo's 64 x 64 frames exactly as decoded (96 KB per clip)
+    settings = settings_from_pipelines([cfg.train_pipeline, cfg.test_pipeline],
+                                       frame_format='raw')
+    report = build_cache(list(files.items()), cache_dir, settings,
+                         data_prefix=dataset.data_prefix, workers=workers, progress=progress)
+    if report.unusable:
+        raise RuntimeError(f'{report.unusable} demo clips could not be cached; see '
+                           f'{osp.join(cache_dir, "unusable.tsv")}')
+    with open(stamp_file, 'w') as f:
+        f.write(stamp)
+    return cache_dir
 
 
 def set_iters(cfg, iters: int) -> None:

@@ -18,6 +18,8 @@ PROJECT_KEYS = ('runner_type', 'total_batch_size', 'unsafe_load', 'find_unused_p
                 'custom_imports', 'gpu_ids', 'dist_params', 'work_dir', 'model_wrapper_cfg',
                 'exact_contrast', 'warmup_epochs')
 TYPO_CUTOFF = 0.85
+# the keys MMEngine's Runner.setup_env reads from env_cfg; it ignores any other
+ENV_CFG_KEYS = ('cudnn_benchmark', 'mp_cfg', 'dist_cfg', 'resource_limit')
 
 
 def known_top_level_keys() -> set[str]:
@@ -44,6 +46,19 @@ def check_top_level_keys(cfg, where: str = 'config') -> None:
     if typos:
         raise ValueError(f'{where}: unknown top-level key(s) {", ".join(typos)}; MMEngine '
                          'would ignore them silently')
+
+
+def check_env_cfg(cfg, where: str = 'config') -> None:
+    """Raise ValueError for ``env_cfg`` keys MMEngine does not read (a misspelt
+    ``cudnn_benchmark`` would be ignored silently)."""
+    env_cfg = cfg.get('env_cfg') or {}
+    unknown = [key for key in env_cfg if key not in ENV_CFG_KEYS]
+    if unknown:
+        listing = ', '.join(f'{key!r}' + (f' (did you mean {guess!r}?)'
+                                          if (guess := closest(key, ENV_CFG_KEYS, 0.6)) else '')
+                            for key in unknown)
+        raise ValueError(f'{where}: unknown env_cfg key(s) {listing}; known: '
+                         f'{", ".join(ENV_CFG_KEYS)}')
 
 
 def checkpoint_hook_keys() -> set[str]:

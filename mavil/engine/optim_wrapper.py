@@ -5,31 +5,23 @@ import torch
 from mmengine.logging import print_log
 from mmengine.optim import OptimWrapper
 
+from mavil import hardware
 from mavil.registry import OPTIM_WRAPPERS
-
-# warn when bf16 matmuls run this many times slower than fp32 (emulated bf16)
-SLOW_BF16_RATIO = 1.2
 
 
 def slow_bf16_warning(device_type: str, dtype: torch.dtype) -> str | None:
     """A warning when bf16 autocast would slow training down on this CPU, else None.
 
-    CPUs with AMX or AVX512-BF16 run bf16 matmuls several times faster than fp32; others
-    (e.g. AVX2-only AMD EPYC) emulate bf16 and run it several times SLOWER. Those are told
-    apart by a tiny matmul probe (tens of milliseconds), whose ratio the warning quotes.
+    The decision is :func:`mavil.hardware.bf16_is_faster` (AMX, or a measured bf16 vs fp32
+    matmul probe, cached per machine), the same that picks the stage-2 teacher's precision;
+    the warning quotes the probe's speed ratio.
     """
-    if device_type != 'cpu' or dtype != torch.bfloat16:
+    if device_type != 'cpu' or dtype != torch.bfloat16 or hardware.bf16_is_faster('cpu'):
         return None
-    from mavil.analysis.throughput import bf16_matmul_slowdown
-    from mavil.models.targets.teacher_targets import cpu_has_fast_bf16
-    if cpu_has_fast_bf16():
-        return None
-    slowdown = bf16_matmul_slowdown()
-    if slowdown < SLOW_BF16_RATIO:
-        return None
-    return (f'bf16 autocast (--amp) on this CPU: it has no AMX / AVX512-BF16, and a bf16 '
-            f'matmul probe ran {slowdown:.1f}x SLOWER than fp32, so training will be slower '
-            f'than without --amp, not faster (use --amp on GPUs or CPUs with AMX)')
+    speedup = hardware.bf16_probe().speedup
+    return (f'bf16 autocast (--amp) on this CPU: a bf16 matmul probe ran at {speedup:.2f}x '
+            f'the fp32 speed (no AMX), so training will not be faster than without --amp '
+            f'(use --amp on GPUs or CPUs with AMX)')
 
 
 @OPTIM_WRAPPERS.register_module()
@@ -38,7 +30,7 @@ class AutocastOptimWrapper(OptimWrapper):
 
     bfloat16 (default) needs no loss scaling; it is ~4x faster than fp32 on CPUs with AMX and
     the usual choice on A100/H100. float16 on CUDA should use MMEngine's AmpOptimWrapper.
-    On a CPU that emulates bf16 the first step logs a warning with the measured slowdown.
+    On a CPU where bf16 measured no faster than fp32 the first step logs a warning.
     """
 
     def __init__(self, *args, dtype: str = 'bfloat16', **kwargs) -> None:

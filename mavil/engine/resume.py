@@ -131,3 +131,23 @@ def check_checkpoint_fits(model: nn.Module, checkpoint: dict, filename: str, *,
             f'random initialisation; a checkpoint of another model?): {_listing(absent)}. '
             f'{len(report.matched)} tensors matched; keys only in the file: '
             f'{_listing(report.unexpected)}')
+
+
+def check_complete_load(model: nn.Module, filename: str) -> None:
+    """After a load for evaluation: raise when trainable parameters kept their random
+    initialisation (a model adapting checkpoints, e.g. ``AVClassifier`` given a pre-training
+    checkpoint, reports them in ``last_load_report``; other models are checked by
+    :func:`check_checkpoint_fits`)."""
+    from mavil.models.pretrained import summarize_keys
+    report = getattr(model, 'last_load_report', None)
+    if report is None:
+        return
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    absent = [k for k in report.missing if k in trainable]
+    if absent:
+        raise RuntimeError(
+            f'checkpoint {filename} lacks {len(absent)} trainable weights of '
+            f'{type(model).__name__} (they would be evaluated with their random '
+            f'initialisation; a pre-training checkpoint with a fine-tuning config?): '
+            f'{summarize_keys(absent)}. Evaluate a checkpoint of this config, or pass '
+            '--allow-partial to evaluate them random knowingly.')

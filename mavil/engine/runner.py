@@ -3,6 +3,9 @@
 * CPU distributed training: MMEngine 0.10.7 calls ``torch.cuda.set_device`` in ``init_dist``
   and passes ``device_ids`` to DDP unconditionally; without CUDA we start a gloo process group
   ourselves and wrap the model without device ids.
+* ``env_cfg.dist_cfg.timeout`` (default 300 s) applies on every backend, gloo included; a
+  collective that times out raises an error naming the rank and the collective.
+* One training run per work dir (:mod:`.work_dir_lock`): a second writer is refused.
 * torch >= 2.6 loading: weights-only for ``load_from`` and for resuming (a checkpoint can
   carry code that unpickling runs); full unpickling only with ``unsafe_load=True``
   (``--unsafe-load``).
@@ -19,11 +22,13 @@
   batch (two-pass step, :mod:`mavil.engine.accumulation`); the loader then yields the
   micro-batches of one step together and one iteration is one optimizer step.
 """
+import contextlib
 import copy
+import datetime
 import logging
 import os
 import os.path as osp
-from typing import Callable, Optional, Union
+from typing import Callable, Iterator, Optional, Union
 
 import torch
 import torch.distributed as dist
@@ -33,14 +38,17 @@ from mmengine.model import MMDistributedDataParallel, is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-from mavil.checkpoint_io import (fsync_file, load_checkpoint_file, plain_data_message_hub,
+from mavil.checkpoint_io import (check_pos_layouts, fsync_file, load_checkpoint_file,
+                                 plain_data_message_hub, pos_layouts, recorded_pos_layouts,
                                  remove_stale_temporaries)
 from mavil.registry import MODEL_WRAPPERS, RUNNERS
 from mavil.structures import MicroBatches
 from .accumulation import MicroBatchLoader, contrast_batch_note, resolve_exact_contrast
-from .config_check import check_top_level_keys
-from .resume import check_checkpoint_fits, newest_intact_checkpoint
+from .config_check import check_env_cfg, check_top_level_keys
+from .dist_timeout import DEFAULT_TIMEOUT, naming_timeouts, resolve_timeout
+from .resume import check_checkpoint_fits, check_complete_load, newest_intact_checkpoint
 from .schedules import resolve_epoch_schedule
+from .work_dir_lock import WorkDirLock, WorkDirLockedError
 
 
 @MODEL_WRAPPERS.register_module()
@@ -90,22 +98,31 @@ class MAViLRunner(Runner):
 
     @classmethod
     def from_cfg(cls, cfg) -> 'MAViLRunner':
-        """Misspelt top-level keys are refused (:mod:`.config_check`); scheduler bounds
-        follow ``warmup_epochs`` / ``train_cfg.max_epochs``
+        """Misspelt top-level and ``env_cfg`` keys are refused (:mod:`.config_check`);
+        scheduler bounds follow ``warmup_epochs`` / ``train_cfg.max_epochs``
         (:func:`~mavil.engine.schedules.resolve_epoch_schedule`); then MMEngine's build."""
         check_top_level_keys(cfg, getattr(cfg, 'filename', None) or 'config')
+        check_env_cfg(cfg, getattr(cfg, 'filename', None) or 'config')
         cfg = copy.deepcopy(cfg)
         resolve_epoch_schedule(cfg)
         return super().from_cfg(cfg)
 
     def setup_env(self, env_cfg: dict) -> None:
+        """``env_cfg.dist_cfg.timeout`` (seconds, default 300) bounds every collective on
+        every backend, so a frozen rank stops the others with an error, not a 30-min wait."""
+        self._dist_timeout = resolve_timeout(env_cfg)
+        env_cfg = dict(env_cfg, dist_cfg=dict(env_cfg.get('dist_cfg') or {},
+                                              timeout=self._dist_timeout))
         if self.distributed and not is_distributed() and not torch.cuda.is_available():
             if self.launcher != 'pytorch':
                 raise RuntimeError(f'launcher {self.launcher!r} without CUDA is not supported; '
                                    'use torchrun (launcher=pytorch) for CPU runs')
             # env:// rendezvous from torchrun's RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT
-            dist.init_process_group(backend='gloo')
+            dist.init_process_group(backend='gloo',
+                                    timeout=datetime.timedelta(seconds=self._dist_timeout))
         super().setup_env(env_cfg)
+
+    _dist_timeout: float = DEFAULT_TIMEOUT
 
     def wrap_model(self, model_wrapper_cfg: Optional[dict], model):
         if self.distributed and model_wrapper_cfg is None and not is_model_wrapper(model):
@@ -205,7 +222,35 @@ class MAViLRunner(Runner):
         before building data loaders, then train."""
         from mavil.models.pretrained import check_init_checkpoints
         check_init_checkpoints(self.model)
-        return super().train()
+        with naming_timeouts(self._dist_timeout), self._work_dir_lock():
+            return super().train()
+
+    @contextlib.contextmanager
+    def _work_dir_lock(self) -> Iterator[None]:
+        """Rank 0 holds ``work_dir/work_dir.lock`` while training; every rank stops when
+        another run holds it."""
+        lock, refusal = WorkDirLock(self.work_dir), [None]
+        if self.rank == 0:
+            try:
+                lock.acquire(self.logger.warning)
+            except WorkDirLockedError as err:
+                refusal = [str(err)]
+        if is_distributed():
+            dist.broadcast_object_list(refusal, src=0)
+        if refusal[0] is not None:
+            raise WorkDirLockedError(refusal[0])
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def val(self) -> dict:
+        with naming_timeouts(self._dist_timeout):
+            return super().val()
+
+    def test(self) -> dict:
+        with naming_timeouts(self._dist_timeout):
+            return super().test()
 
     def load_or_resume(self) -> None:
         """MMEngine's, except that auto-resume (``resume=True`` without ``load_from``) takes
@@ -230,6 +275,17 @@ class MAViLRunner(Runner):
         self._has_loaded = True
 
     _preloaded: Optional[tuple] = None
+    _complete_weights_needed = False
+
+    def test(self, *, allow_partial: bool = False) -> dict:
+        """MMEngine's test; the checkpoint (``load_from``) must hold every trainable weight
+        of the model, e.g. a fine-tuning head (a pre-training checkpoint leaves it random),
+        unless ``allow_partial`` (``tools/test.py --allow-partial``)."""
+        self._complete_weights_needed = not allow_partial
+        try:
+            return super().test()
+        finally:
+            self._complete_weights_needed = False
 
     def _load_trusted_file(self, filename: str, map_location='cpu') -> dict:
         return load_checkpoint_file(filename, map_location,
@@ -244,8 +300,11 @@ class MAViLRunner(Runner):
             checkpoint = self._load_trusted_file(filename, map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else self.model
+        check_pos_layouts(model, recorded_pos_layouts(checkpoint), filename)
         check_checkpoint_fits(model, checkpoint, filename, resuming=bool(self._resume))
         checkpoint = _load_checkpoint_to_model(model, checkpoint, strict, revise_keys=revise_keys)
+        if self._complete_weights_needed:
+            check_complete_load(model, filename)
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
@@ -253,10 +312,14 @@ class MAViLRunner(Runner):
     @master_only
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
         """Write ``filename.tmp`` through MMEngine, then rename it into place; the file loads
-        with ``weights_only=True``. A failed write (disk full) removes the partial file and
+        with ``weights_only=True`` and records the encoders' position-table layouts
+        (``meta['pos_layouts']``). A failed write (disk full) removes the partial file and
         raises; the previous checkpoints are untouched."""
         tmp_name = f'{filename}.tmp'
         tmp_path = osp.join(out_dir, tmp_name)
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        if len(args) < 4:  # meta not given positionally: record the position-table layouts
+            kwargs['meta'] = {**(kwargs.get('meta') or {}), 'pos_layouts': pos_layouts(model)}
         try:
             with plain_data_message_hub():
                 super().save_checkpoint(out_dir, tmp_name, *args, **kwargs)

@@ -31,6 +31,7 @@ from mmengine.registry import WEIGHT_INITIALIZERS
 from torch import nn
 
 from mavil.checkpoint_io import load_checkpoint_file, model_state_dict
+from mavil.download import cached_file
 from .layers.pos_embed import sincos_pos_embed
 
 _MAX_LISTED = 20
@@ -49,7 +50,7 @@ def _listing(items: Sequence[str]) -> str:
     return shown + (f', ... ({more} more)' if more > 0 else '')
 
 
-def _summary(keys: Sequence[str]) -> str:
+def summarize_keys(keys: Sequence[str]) -> str:
     """'audio_decoder.* (20), head.fc.weight': keys grouped by top-level module."""
     groups: dict[str, list[str]] = {}
     for key in keys:
@@ -73,9 +74,10 @@ class LoadReport:
         lines = [f'checkpoint ({self.source}): {len(self.matched)} tensors matched, '
                  f'{len(self.missing)} missing, {len(self.unexpected)} unexpected']
         if self.missing:
-            lines.append(f'  missing (keep their initialisation): {_summary(self.missing)}')
+            lines.append('  missing (keep their initialisation): '
+                         f'{summarize_keys(self.missing)}')
         if self.unexpected:
-            lines.append(f'  unexpected (ignored): {_summary(self.unexpected)}')
+            lines.append(f'  unexpected (ignored): {summarize_keys(self.unexpected)}')
         lines += [f'  {note}' for note in self.notes]
         return '\n'.join(lines)
 
@@ -307,7 +309,8 @@ def missing_image_checkpoint_message(path: str) -> str:
 
 
 def check_init_checkpoints(model: nn.Module) -> None:
-    """Fail early (before data loading) when an ``ImageViTInflateInit`` file is missing.
+    """Fail early (before data loading) when an ``ImageViTInflateInit`` file is missing
+    (a URL is downloaded here, and checked against its ``sha256``).
 
     Walks ``model.modules()`` (a stage-2 teacher is not a submodule and loads its own
     checkpoint) and raises FileNotFoundError with :func:`missing_image_checkpoint_message`."""
@@ -315,7 +318,7 @@ def check_init_checkpoints(model: nn.Module) -> None:
         init_cfg = getattr(module, 'init_cfg', None)
         for cfg in init_cfg if isinstance(init_cfg, list) else [init_cfg]:
             if isinstance(cfg, Mapping) and cfg.get('type') == 'ImageViTInflateInit':
-                path = cfg.get('checkpoint')
+                path = cached_file(cfg.get('checkpoint') or '', sha256=cfg.get('sha256'))
                 if not path or not osp.isfile(path):
                     raise FileNotFoundError(missing_image_checkpoint_message(str(path)))
 
@@ -329,21 +332,29 @@ class ImageViTInflateInit:
                            init_cfg=dict(type='ImageViTInflateInit',
                                          checkpoint='checkpoints/mae_pretrain_vit_base.pth'))
 
-    ``pos_embed='ignore'`` accepts a checkpoint whose position table is not our fixed sin-cos
-    table (a learned one, e.g. a timm supervised ViT); by default such a table fails the load.
+    Args:
+        checkpoint: a local file, or an ``http(s)://`` URL downloaded on first use into
+            torch.hub's cache (:func:`mavil.download.cached_file`).
+        sha256: the file's SHA-256; a download that differs is discarded.
+        pos_embed: 'ignore' accepts a checkpoint whose position table is not our fixed
+            sin-cos table (a learned one, e.g. a timm supervised ViT); by default ('check')
+            such a table fails the load.
     """
 
-    def __init__(self, *, checkpoint: str, pos_embed: str = 'check') -> None:
+    def __init__(self, *, checkpoint: str, sha256: Optional[str] = None,
+                 pos_embed: str = 'check') -> None:
         if pos_embed not in POS_EMBED_POLICIES:
             raise ValueError(f'ImageViTInflateInit: pos_embed must be one of '
                              f'{POS_EMBED_POLICIES}, got {pos_embed!r}')
         self.checkpoint = checkpoint
+        self.sha256 = sha256
         self.pos_embed = pos_embed
 
     def __call__(self, module: nn.Module) -> None:
-        if not osp.isfile(self.checkpoint):
-            raise FileNotFoundError(missing_image_checkpoint_message(self.checkpoint))
-        state = unwrap_state(load_checkpoint_file(self.checkpoint, map_location='cpu'))
+        path = cached_file(self.checkpoint, sha256=self.sha256)  # a URL: downloaded once
+        if not osp.isfile(path):
+            raise FileNotFoundError(missing_image_checkpoint_message(path))
+        state = unwrap_state(load_checkpoint_file(path, map_location='cpu'))
         if not is_image_vit_state(state):
             raise RuntimeError(f'{self.checkpoint} is not an image ViT checkpoint (no 2D '
                                '`patch_embed.proj.weight` with `blocks.*`)')

@@ -103,6 +103,9 @@ def reconstruct(model: nn.Module, data: dict, *, seed: int = 0, index: int = 0,
         ``{'audio': ModalityReconstruction, 'video': ModalityReconstruction}``.
     """
     target = check_raw_targets(model)
+    from mavil.apis.inference import require_weights
+    require_weights(model, [*model.encoders.values(), model.fusion, model.audio_decoder,
+                            model.video_decoder], 'reconstruct')
     if denorm not in ('visible', 'oracle', 'none'):
         raise ValueError(f"denorm must be 'visible', 'oracle' or 'none', got {denorm!r}")
     was_training = model.training

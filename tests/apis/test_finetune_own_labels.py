@@ -1,6 +1,6 @@
-"""README "Fine-tune on your own labels", end to end on generated clips.
+"""docs/usage.md "Fine-tune on your own labels", end to end on generated clips.
 
-Same tools, same order, same arguments as the README: build_annotations with a labels file
+Same tools, same order, same arguments as the walk-through: build_annotations with a labels file
 (train and test folders) -> a config inheriting configs/demo/finetune_av.py that sets the data
 and the classes -> train from a pre-trained checkpoint -> test -> predict.
 """
@@ -12,9 +12,9 @@ from .conftest import REPO, write_clip
 from .test_your_own_videos import run_tool
 
 CLASSES = ['low', 'middle', 'high']  # the clip's tone (write_clip: 200 + 150 * seed Hz)
-# The README's config; the only addition is the test's tiny schedule (2 epochs, no workers).
+# The walk-through's config; the only addition is the test's tiny schedule (2 epochs, no workers).
 CONFIG = '''
-_base_ = ['{repo}/configs/demo/finetune_av.py']  # README: '../demo/finetune_av.py'
+_base_ = ['{repo}/configs/demo/finetune_av.py']  # docs: '../demo/finetune_av.py'
 
 data_root = '{root}/data/mylabels'
 classes = {classes}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mavil.apis.stages import parse_cfg_options, plan_stages, teacher_options, trained_config
+from mavil.apis.stages import parse_cfg_options, plan_stages, teacher_options
 
 REPO = Path(__file__).resolve().parents[2]
 TINY1 = REPO / 'tests/fixtures/configs/tiny_stage1.py'
@@ -31,13 +31,10 @@ def test_plan_chains_each_stage_to_the_previous_final_checkpoint(tmp_path):
     assert stages[0].cfg_options == ['train_cfg.max_iters=12']
     assert stages[1].cfg_options[-1] == 'model.target.target_type=M-Uni'
 
-    # before stage 1 has run its teacher config is the source file; then MMEngine's dump
+    # the teacher config: the source file with its stage's options (never a work-dir copy)
     assert stages[1].teacher_options() == [
-        f'{k}={v}' for k, v in teacher_options(str(TINY1), stages[0].final_ckpt).items()]
-    (tmp_path / 'stage1').mkdir()
-    dumped = tmp_path / 'stage1' / TINY1.name
-    dumped.write_text('# the config stage 1 ran with\n')
-    assert trained_config(stages[0].work_dir, stages[0].config) == str(dumped)
+        f'{k}={v}' for k, v in teacher_options(str(TINY1), stages[0].final_ckpt,
+                                               ['train_cfg.max_iters=12']).items()]
 
     cfg = stages[2].load_config(extra={'train_dataloader.batch_size': 2})
     assert cfg.work_dir == str(tmp_path / 'stage2_iter2')
@@ -45,7 +42,9 @@ def test_plan_chains_each_stage_to_the_previous_final_checkpoint(tmp_path):
     target = cfg.model.target
     assert target.target_type == 'M-Uni'
     assert target.teacher_ckpt == str(tmp_path / 'stage2_iter1' / 'iter_12.pth')
-    assert target.teacher_config == str(TINY2.resolve())  # iteration 1 has not run yet
+    assert target.teacher_config == str(TINY2.resolve())
+    assert target.teacher_cfg_options == {'train_cfg': {'max_iters': 12},
+                                          'model': {'target': {'target_type': 'M-Uni'}}}
 
 
 def test_latest_checkpoint_is_the_newest_file(tmp_path):
@@ -64,3 +63,30 @@ def test_plan_errors_name_what_is_missing(tmp_path):
         plan_stages(str(TINY1), 1, str(tmp_path))  # no stage2_iter*.py next to the fixture
     with pytest.raises(FileNotFoundError, match='stage2_iter1: config not found'):
         plan_stages(str(TINY1), 1, str(tmp_path), stage2_configs=[str(tmp_path / 'x.py')])
+
+
+def test_teacher_config_never_comes_from_the_work_dir(tmp_path):
+    """A config copy in the teacher stage's work dir (MMEngine's dump, editable) is never
+    loaded: the stage-2 student builds its teacher from the config file and options of the
+    command line, so code added to the copy does not run."""
+    import torch
+    from mmengine.config import Config
+
+    from mavil.registry import MODELS
+    mark = tmp_path / 'MARK'
+    stages = plan_stages(str(TINY1), 1, str(tmp_path / 'runs'), stage2_configs=[str(TINY2)],
+                         cfg_options=['model.audio_encoder.mask_ratio=0.5'])
+    stage1_dir = tmp_path / 'runs' / 'stage1'
+    stage1_dir.mkdir(parents=True)
+    teacher = MODELS.build(Config.fromfile(str(TINY1)).model)
+    torch.save({'state_dict': teacher.state_dict(), 'meta': {}}, stages[0].final_ckpt)
+    dumped = Config.fromfile(str(TINY1)).pretty_text  # as MMEngine dumps it, then edited
+    (stage1_dir / TINY1.name).write_text(
+        f"_x = __import__('pathlib').Path({str(mark)!r}).touch()\n" + dumped)
+    cfg = stages[1].load_config()
+    student = MODELS.build(cfg.model)
+    assert not mark.exists(), 'the work-dir copy of the teacher config was executed'
+    assert cfg.model.target.teacher_config == str(TINY1)
+    assert student.target.teacher.audio_encoder.mask_ratio == 0.5  # the stage's option
+    torch.testing.assert_close(student.target.teacher.audio_encoder.blocks[0].attn.qkv.weight,
+                               teacher.audio_encoder.blocks[0].attn.qkv.weight)

@@ -12,7 +12,11 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mavil.registry import MODELS
+from mavil.datasets.cache import build_cache, settings_from_pipelines
+from mavil.models.algorithms import MAViL
+from mavil.registry import MODELS, TRANSFORMS
+from mavil.structures import AVDataSample
+from tests.datasets.media import write_clip
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = ROOT / 'configs'
@@ -137,12 +141,70 @@ def test_expected_ablations_exist():
     assert declared <= ablations
 
 
-@pytest.mark.parametrize('path', CONFIGS, ids=config_id)
-def test_config_loads_and_builds(path: Path, tiny_teacher_ckpt: str):
+def pipelines(node) -> list[list]:
+    """Every ``pipeline`` list in a config (datasets nest, e.g. in ConcatDataset)."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == 'pipeline' and isinstance(value, (list, tuple)):
+                found.append(value)
+            else:
+                found += pipelines(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            found += pipelines(value)
+    return found
+
+
+def tiny_cache(config_pipelines: list[list], root: Path) -> str:
+    """A one-clip cache built with the settings ``config_pipelines`` ask for: what a
+    ``LoadCachedClip`` step of the config checks its sampler and format against."""
+    root.mkdir(parents=True, exist_ok=True)
+    clip = root / 'clip.mp4'
+    write_clip(clip, seconds=4.0, fps=4.0, size=(64, 64))
+    settings = settings_from_pipelines(config_pipelines)
+    build_cache([('clip.mp4', str(clip))], str(root / 'cache'), settings, progress=False)
+    return str(root / 'cache')
+
+
+def check_config(path: Path, teacher_ckpt: str, tmp_path: Path) -> None:
+    """Build what a run of ``path`` builds first and take one loss on tiny inputs: the model
+    the config names (at tiny sizes) and every transform of its data pipelines (a clip
+    cache the config reads is stood in for by a one-clip cache of the same settings)."""
     cfg = Config.fromfile(path)
-    assert MODELS.get(cfg.model.type) is not None, cfg.model.type
-    model = MODELS.build(shrink(cfg, tiny_teacher_ckpt).model)
-    assert isinstance(model, torch.nn.Module)
+    config_pipelines = pipelines(cfg._cfg_dict.to_dict())
+    cache = None
+    for pipeline in config_pipelines:
+        for transform in pipeline:
+            if transform['type'] == 'LoadCachedClip':
+                cache = cache or tiny_cache(config_pipelines, tmp_path)
+                transform = dict(transform, cache=cache)
+            TRANSFORMS.build(transform)  # an unknown argument or value fails here
+    model = MODELS.build(shrink(cfg, teacher_ckpt).model)
+    assert type(model) is MODELS.get(cfg.model.type), (type(model), cfg.model.type)
+    torch.manual_seed(0)
+    inputs = tiny_inputs(2)
+    if isinstance(model, MAViL):
+        losses = model.loss(inputs)
+        assert {'loss_rec_audio', 'loss_rec_video'} <= set(losses)
+    else:
+        samples = [AVDataSample(labels=torch.tensor([i])) for i in range(2)]
+        losses = model(inputs, samples, mode='loss')
+    assert all(torch.isfinite(v).all() for k, v in losses.items() if k.startswith('loss')), losses
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=config_id)
+def test_config_loads_and_builds(path: Path, tiny_teacher_ckpt: str, tmp_path: Path):
+    check_config(path, tiny_teacher_ckpt, tmp_path)
+
+
+def test_a_config_with_a_misspelt_transform_argument_fails(tmp_path, tiny_teacher_ckpt):
+    broken = tmp_path / 'broken.py'
+    broken.write_text(f"_base_ = ['{CONFIG_DIR / 'finetune' / 'esc50_audio.py'}']\n"
+                      "train_pipeline = [dict(type='KaldiFbank', num_mel_bin=128)]\n"
+                      "train_dataloader = dict(dataset=dict(pipeline=train_pipeline))\n")
+    with pytest.raises(TypeError, match='num_mel_bin'):
+        check_config(broken, tiny_teacher_ckpt, tmp_path)
 
 
 @pytest.mark.parametrize('name', sorted(EXPECTED))

@@ -1,6 +1,5 @@
 """configs/mavil/stage2_iter*.py: differ from their base only in the teacher, default paths
 follow the previous stage's work dir, and a missing teacher gives the expected path."""
-import importlib.util
 import subprocess
 import sys
 
@@ -11,13 +10,6 @@ from mavil.apis.stages import final_checkpoint_name
 from tests.conftest import REPO
 
 CONFIGS = REPO / 'configs' / 'mavil'
-
-
-def load_tool(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def flat(cfg: Config) -> dict:

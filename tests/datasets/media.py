@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Tuple
 
 import numpy as np
+import pytest
 import torch
 
 from mavil.datasets.media_writer import write_av_clip
@@ -83,3 +84,19 @@ def truncate_at_packet(src: Path, dst: Path, fraction: float) -> Path:
     cut = next(pos for pos in starts if pos >= len(data) * fraction)
     Path(dst).write_bytes(data[:cut])
     return Path(dst)
+
+
+def backend_params(names):
+    """``names`` of media backends as pytest parameters; a backend whose library cannot be
+    loaded on this machine (``check_available`` raises ImportError) is skipped with the
+    reason, every other backend runs."""
+    from mavil.datasets.readers import media_reader
+    params = []
+    for name in names:
+        try:
+            media_reader(name).check_available()
+            marks = ()
+        except ImportError as err:
+            marks = pytest.mark.skip(reason=f'{err} ({err.__cause__})')
+        params.append(pytest.param(name, marks=marks))
+    return params

@@ -7,6 +7,7 @@ import pytest
 from mmengine.logging import MMLogger
 
 from mavil.datasets import AVDataset, load_annotations
+from mavil.datasets.annotations import read_label_file
 
 
 def write(path, text: str, encoding: str = 'utf-8') -> str:
@@ -57,6 +58,14 @@ def test_non_utf8_names_file_and_line(tmp_path, fmt, text):
     with pytest.raises(ValueError, match=rf'latin1\.{fmt}:\d: not UTF-8 text') as info:
         load_annotations(ann, ann_format=fmt)
     assert f'latin1.{fmt}:{3 if fmt == "csv" else 2}:' in str(info.value)
+
+
+@pytest.mark.parametrize('text', ['dog\ncat\nchien\xe9\n',
+                                  'index,mid,display_name\n0,/m/1,dog\n1,/m/2,chien\xe9\n'])
+def test_non_utf8_label_file_names_file_and_line(tmp_path, text):
+    labels = write(tmp_path / 'labels.csv', text, encoding='latin-1')
+    with pytest.raises(ValueError, match=r'labels\.csv:3: not UTF-8 text'):
+        read_label_file(labels)
 
 
 def test_duplicate_rows_are_reported_and_can_be_dropped(tmp_path):

@@ -6,17 +6,8 @@ import pytest
 
 from mavil.datasets import AVDataset, av_collate, load_annotations, read_label_file
 from mavil.engine import SkippedSampleHook
+from tests.helpers import TINY_PIPELINE
 
-PIPELINE = [
-    dict(type='LoadAudioVideo', backend='pyav', clip_sampler=dict(num_frames=2, fps=2.0)),
-    dict(type='AudioResample', sample_rate=16000),
-    dict(type='KaldiFbank', num_mel_bins=32),
-    dict(type='AudioPadCrop', target_length=64),
-    dict(type='AudioNormalize'),
-    dict(type='VideoResize', short_side=32),
-    dict(type='VideoCenterCrop', size=32),
-    dict(type='PackAVInputs'),
-]
 
 
 def write(path, text: str):
@@ -90,7 +81,7 @@ def test_unreadable_clips_are_skipped_and_counted(media, tmp_path):
     rows = [f'{media["mp4"]},a', f'{bad},b', f'{tmp_path / "missing.mp4"},a',
             f'{media["no_audio"]},b']
     ann = write(tmp_path / 'a.csv', 'filename,labels\n' + '\n'.join(rows) + '\n')
-    dataset = AVDataset(ann_file=ann, pipeline=PIPELINE)
+    dataset = AVDataset(ann_file=ann, pipeline=TINY_PIPELINE)
     batch = av_collate([dataset[i] for i in range(len(dataset))])
     assert len(batch['data_samples']) == 1  # only the good clip, nothing substituted
     assert batch['inputs']['audio'][0].shape == (1, 64, 32)

@@ -2,6 +2,8 @@
 figures) at a tiny size; and the default path that runs each (seed, part) in its own process."""
 import json
 
+from mmengine.config import Config
+
 from mavil.demo.report import METRICS
 from mavil.demo.run import STAGES, DemoSettings, run_demo
 
@@ -40,7 +42,7 @@ def test_demo_end_to_end_small(tmp_path, capsys):
     for picture in ('loss_curve.png', 'report.png'):
         assert (work / picture).stat().st_size > 10_000, picture
     timings = json.loads((work / 'timings.json').read_text())
-    assert {'data', 'decode_eval', 'seeds', 'total', 'cpu_seconds'} <= set(timings)
+    assert {'data', 'cache', 'eval_splits', 'seeds', 'total', 'cpu_seconds'} <= set(timings)
     assert {'train_stage1', 'train_stage2_iter1', 'train_mae_only'} <= set(
         timings['per_seed']['1'])
     for seed in (0, 1):  # stage 1 checkpoint -> teacher of stage 2 (with its exact config)
@@ -48,8 +50,10 @@ def test_demo_end_to_end_small(tmp_path, capsys):
         for stage in ('stage1', 'stage2_iter1', 'mae_only'):
             assert (seed_dir / stage / 'iter_2.pth').is_file(), stage
         assert (seed_dir / 'stage1' / 'teacher_config.py').is_file()
-        # trained from the decoded clips, not from the files
-        assert 'DecodedClipsDataset' in (seed_dir / 'stage1' / 'teacher_config.py').read_text()
+        # trained from the clip cache, not from the files
+        cfg = Config.fromfile(str(seed_dir / 'stage1' / 'teacher_config.py'))
+        load = cfg.train_dataloader.dataset.pipeline[0]
+        assert load.type == 'LoadCachedClip' and load.cache == str(work / 'cache')
     out = capsys.readouterr().out
     assert 'phase times:' in out and 'stage2_iter1' in out and 'mae_only' in out
     assert 'Paired differences (same seed)' in out and 'finetune' in timings

@@ -28,16 +28,14 @@ def test_finetune_configs_fit_the_demo_models_and_decoded_clips(modality):
         for key in ('arch', 'input_size', 'patch_size'):
             assert cfg.model[name][key] == pre.model[name][key], (name, key)
     assert cfg.model.head.num_classes == 8
-    # the test pipeline is the pre-training test pipeline restricted to the modality: the
-    # clips decoded once with it are the fine-tuning test inputs
-    own = _without_modalities(cfg.test_pipeline)
-    theirs = [s for s in _without_modalities(pre.test_pipeline)
-              if modality != 'audio' or not s['type'].startswith('Video')]
-    if modality == 'video':
-        theirs = [s for s in theirs if not s['type'].startswith(('Audio', 'KaldiFbank'))]
-    if modality == 'audio':
-        theirs[0] = {k: v for k, v in theirs[0].items() if k != 'clip_sampler'}
+    # after loading, the test pipeline is the pre-training test pipeline restricted to the
+    # modality: the clips decoded once for the demo's evaluation are its test inputs
+    own = _without_modalities(cfg.test_pipeline)[1:]
+    theirs = [s for s in _without_modalities(pre.test_pipeline)[1:]
+              if s['type'].startswith('Video') == (modality == 'video') or modality == 'av']
     assert own == theirs
+    assert pre.test_pipeline[0]['clip_sampler'] == cfg.test_pipeline[0].get(
+        'clip_sampler', pre.test_pipeline[0]['clip_sampler'])
     assert cfg.train_dataloader.dataset.pipeline == cfg.train_pipeline
     assert cfg.test_dataloader.dataset.pipeline == cfg.test_pipeline
 
@@ -68,8 +66,8 @@ def test_finetune_end_to_end_two_evaluations_agree(small_demo, tmp_path):
     from mavil.demo.stages import build_dataset
     from tools.test import main as test_main
 
-    pre = load_config(STAGE1)
-    data = dict(pre.test_dataset, ann_file=str(small_demo / 'annotations.csv'),
+    ft = load_config(FINETUNE_CONFIGS['av'])
+    data = dict(ft.test_dataloader.dataset, ann_file=str(small_demo / 'annotations.csv'),
                 data_prefix=str(small_demo))
     train = load_eval_split(build_dataset(dict(data, split='train')), progress=False)
     test = load_eval_split(build_dataset(data), progress=False)

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from mavil.datasets import AVDataset, open_media
-from mavil.demo.generator import (CLASS_NAMES, CLASSES, CONTOURS, MAX_RADIUS, MIN_RADIUS,
+from mavil.demo.generator import (CLASS_NAMES, CLASSES, CONTOURS, MARKER, MAX_RADIUS, MIN_RADIUS,
                                   NOTE_GAP, NUM_CLASSES, PITCH_OCTAVES, DemoDataConfig,
                                   draw_clip, ensure_dataset, generate, is_complete, is_test,
                                   loudness)
@@ -77,6 +77,54 @@ def test_a_folder_the_generator_did_not_write_is_never_overwritten(tmp_path):
     with pytest.raises(FileExistsError, match='holds no demo dataset'):
         ensure_dataset(tmp_path, DemoDataConfig(num_clips=16), progress=False)
     assert mine.read_bytes() == b'not a demo clip'
+
+
+def test_a_users_folder_with_a_clips_csv_but_no_marker_is_refused(tmp_path):
+    (tmp_path / 'clips').mkdir()
+    mine = tmp_path / 'clips' / 'my_wedding.mp4'
+    mine.write_bytes(b'the only copy')
+    (tmp_path / 'clips.csv').write_text('filename\nclips/my_wedding.mp4\n')
+    with pytest.raises(FileExistsError, match='holds no demo dataset'):
+        ensure_dataset(tmp_path, DemoDataConfig(num_clips=16), progress=False)
+    assert mine.read_bytes() == b'the only copy'
+    (tmp_path / MARKER).write_text('written by mavil.demo.generator\n')  # lists no files
+    with pytest.raises(FileExistsError, match='holds no demo dataset'):
+        ensure_dataset(tmp_path, DemoDataConfig(num_clips=16), progress=False)
+    assert mine.read_bytes() == b'the only copy'
+
+
+def test_regeneration_deletes_only_the_files_the_marker_lists(tmp_path):
+    root = tmp_path / 'data'
+    ensure_dataset(root, DemoDataConfig(num_clips=24), progress=False)
+    listed = json.loads((root / MARKER).read_text())['files']
+    assert sorted(listed) == sorted(
+        [*(f'clips/clip_{i:04d}.mp4' for i in range(24)), 'annotations.csv', 'clips.csv',
+         'COMPLETE'])
+    mine = root / 'clips' / 'my_wedding.mp4'  # the user's files beside the generated ones
+    mine.write_bytes(b'the only copy')
+    (root / 'notes.txt').write_text('mine')
+    outside = tmp_path / 'outside.txt'
+    outside.write_text('mine')
+    marker = json.loads((root / MARKER).read_text())  # a marker naming other files
+    marker['files'] += ['clips/my_wedding.mp4', '../outside.txt', 'notes.txt']
+    (root / MARKER).write_text(json.dumps(marker))
+    ensure_dataset(root, DemoDataConfig(num_clips=16, seed=1), progress=False)
+    assert mine.read_bytes() == b'the only copy' and outside.read_text() == 'mine'
+    assert (root / 'notes.txt').read_text() == 'mine'
+    assert not (root / 'clips' / 'clip_0016.mp4').exists()  # listed, no longer generated
+    assert sorted(p.name for p in (root / 'clips').iterdir()) == sorted(
+        [f'clip_{i:04d}.mp4' for i in range(16)] + ['my_wedding.mp4'])
+    assert is_complete(root, DemoDataConfig(num_clips=16, seed=1))
+
+
+def test_a_file_the_marker_does_not_list_is_not_overwritten(tmp_path):
+    ensure_dataset(tmp_path, DemoDataConfig(num_clips=16), progress=False)
+    theirs = tmp_path / 'clips' / 'clip_0020.mp4'  # a name the next generation would write
+    theirs.write_bytes(b'not the generator\'s')
+    with pytest.raises(FileExistsError, match='does not list'):
+        ensure_dataset(tmp_path, DemoDataConfig(num_clips=24), progress=False)
+    assert theirs.read_bytes() == b'not the generator\'s'
+    assert is_complete(tmp_path, DemoDataConfig(num_clips=16))  # nothing deleted
 
 
 def test_too_few_clips_is_an_error(tmp_path):

@@ -1,4 +1,4 @@
-"""Misspelt config keys fail when the run is built, naming the key meant (item 11)."""
+"""Misspelt config keys fail when the run is built, naming the key meant."""
 import pytest
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
@@ -30,3 +30,13 @@ def test_misspelt_checkpoint_hook_key_fails_at_build():
             HOOKS.build(dict(type='CheckpointHook', interval=1, max_keep_ckpt=1))
         hook = HOOKS.build(dict(type='CheckpointHook', interval=1, max_keep_ckpts=1))
     assert type(hook).__name__ == 'AtomicCheckpointHook'  # MMEngine's name gets ours
+
+
+def test_misspelt_env_cfg_key_fails_at_build(tiny_config, tmp_path):
+    cfg = Config.fromfile(str(tiny_config))
+    cfg.work_dir = str(tmp_path)
+    cfg.env_cfg.cudnn_benchmarkk = True
+    with pytest.raises(ValueError, match=r"unknown env_cfg key\(s\) 'cudnn_benchmarkk' \(did you "
+                                         r"mean 'cudnn_benchmark'\?\); known: cudnn_benchmark, "
+                                         r"mp_cfg, dist_cfg, resource_limit"):
+        MAViLRunner.from_cfg(cfg)

@@ -1,5 +1,7 @@
 """Two-process CPU (gloo) runs: the launcher script end to end, and global-batch contrast."""
+import json
 import random
+import re
 import subprocess
 
 import pytest
@@ -98,3 +100,54 @@ def test_exact_contrast_run_on_two_processes_logs_the_global_negatives(
     records = [r for r in logged_scalars(tmp_path) if 'negatives_inter' in r]
     assert len(records) == 2  # one optimizer step per iteration
     assert all(r['negatives_inter'] == r['negatives_intra'] == 15 for r in records)
+
+
+def test_a_frozen_rank_stops_the_others_within_the_configured_timeout(repo, tiny_config,
+                                                                      subprocess_env, tmp_path):
+    """Rank 1 stops answering; rank 0 fails after env_cfg.dist_cfg.timeout (gloo included),
+    naming itself and the collective, and torchrun ends the run."""
+    out = tmp_path / 'error'
+    proc = run_two_processes(repo, 'dist_timeout_worker.py', str(tiny_config),
+                             str(tmp_path / 'work'), str(out), '10', env=subprocess_env,
+                             timeout=300)  # torch's own gloo default: 30 min
+    assert proc.returncode != 0
+    result = json.loads(out.with_name('error.0').read_text())
+    assert 10 <= result['waited'] < 60
+    assert re.match(r"rank 0 of 2: (torch\.distributed\.\w+, called from .+:\d+ \(\w+\)|"
+                    r"DistributedDataParallel's synchronisation in \w+ \(.+:\d+\)|the "
+                    r"gradient all-reduce of DistributedDataParallel \(in backward\)) timed out "
+                    r"after 10 s waiting for the other ranks \(env_cfg\.dist_cfg\.timeout\)",
+                    result['error']), result['error']
+    assert 'rank 0 of 2' in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize('value', [0, -1, '5', None])
+def test_a_bad_dist_timeout_is_refused(value):
+    from mavil.engine.dist_timeout import DEFAULT_TIMEOUT, resolve_timeout
+    assert resolve_timeout({}) == resolve_timeout(dict(dist_cfg={})) == DEFAULT_TIMEOUT <= 600
+    with pytest.raises(ValueError, match='env_cfg.dist_cfg.timeout must be a positive'):
+        resolve_timeout(dict(dist_cfg=dict(timeout=value)))
+
+
+def test_only_collective_timeouts_are_renamed(tmp_path):
+    """A gloo timeout becomes CollectiveTimeoutError naming rank and collective; a DataLoader
+    worker timeout (also a RuntimeError saying 'timed out') passes unchanged."""
+    import torch.distributed as dist
+    from mavil.engine.dist_timeout import CollectiveTimeoutError, naming_timeouts
+
+    def all_reduce_stub():  # stands for the collective call site
+        raise RuntimeError('[gloo/transport/tcp/unbound_buffer.cc:78] Timed out waiting '
+                           '7000ms for recv operation to complete')
+
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path}/store', rank=0,
+                            world_size=1)
+    try:
+        with pytest.raises(CollectiveTimeoutError, match=r'^rank 0 of 1: a collective \(.*'
+                           r'all_reduce_stub\) timed out after 7 s .*Timed out waiting 7000ms'):
+            with naming_timeouts(7):
+                all_reduce_stub()
+        with pytest.raises(RuntimeError, match='^DataLoader timed out after 5 seconds$'):
+            with naming_timeouts(7):
+                raise RuntimeError('DataLoader timed out after 5 seconds')
+    finally:
+        dist.destroy_process_group()

@@ -47,11 +47,13 @@ def _assert_same_params(a, b, **tol):
         torch.testing.assert_close(p, q, msg=lambda m: f'{name}: {m}', **tol)
 
 
-@pytest.mark.parametrize('contrast', ['inter+intra', 'intra'])
+@pytest.mark.parametrize('contrast', ['inter+intra', 'intra', 'standardised inter+intra'])
 def test_accumulated_step_equals_big_batch_step(contrast):
     cfg = tiny_model_cfg()
     if contrast == 'intra':
         cfg['inter_loss'] = None
+    if contrast.startswith('standardised'):  # statistics of the whole accumulated batch
+        cfg['inter_loss'] = dict(cfg['inter_loss'], batch_standardize=True)
     big, big_log = _big_batch_step(cfg)
     exact = build_tiny(cfg)
     before = copy.deepcopy(exact)

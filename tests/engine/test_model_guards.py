@@ -1,5 +1,5 @@
 """Loud failures instead of silently wrong runs: a checkpoint that does not fit the model is
-an error (item 4), and a non-finite loss stops every model before the update (item 5)."""
+an error, and a non-finite loss stops every model before the update."""
 import math
 from pathlib import Path
 

@@ -228,7 +228,7 @@ def test_avsuperb_mavil_av_fusion_into_classifier(tmp_path):
     from mavil.safetensors_io import export_safetensors, read_metadata
     path = str(tmp_path / 'mavil_av.safetensors')
     export_safetensors(model, path)
-    assert 'concat_t' in read_metadata(path)['mavil_config']
+    assert 'concat_t' in read_metadata(path)['mavil_config_json']
     again = init_model(None, path)
     with torch.no_grad():
         torch.testing.assert_close(again({'audio': audio, 'video': video}, mode='tensor'),

@@ -4,6 +4,7 @@ A tiny fake ImageNet-MAE checkpoint is written here in MAE's release layout
 (``{'model': {cls_token, pos_embed, patch_embed.proj.*, blocks.N.*, norm.*}}``, pos_embed =
 MAE's fixed 2D table) and loaded through ``configs/mavil/stage1.py``'s ``init_cfg``.
 """
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -13,13 +14,16 @@ from timm.models.vision_transformer import VisionTransformer
 
 import mavil.engine  # noqa: F401  (registers the runner)
 import mavil.models  # noqa: F401
+from mavil.download import DownloadError
 from mavil.models.pretrained import check_init_checkpoints, inflate_patch_embed
 from mavil.registry import MODELS
-from tests.models.layers.test_pos_embed import mae_2d
+from tests.helpers import serve
+from tests.models.helpers import mae_2d
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / 'configs' / 'mavil'
-MAE_INIT = dict(type='ImageViTInflateInit', checkpoint='checkpoints/mae_pretrain_vit_base.pth')
+MAE_URL = 'https://dl.fbaipublicfiles.com/mae/pretrain/mae_pretrain_vit_base.pth'
+MAE_INIT = dict(type='ImageViTInflateInit', checkpoint=MAE_URL, sha256=None)
 TINY = dict(embed_dim=64, depth=2, num_heads=4)
 
 
@@ -78,6 +82,29 @@ def test_stage1_config_initialises_the_video_encoder_from_mae(tmp_path):
     with torch.no_grad():
         out, _ = video(clip, masked=False)
         torch.testing.assert_close(out, vit.forward_features(frame), rtol=1e-4, atol=1e-4)
+
+
+def test_stage1_config_downloads_the_mae_checkpoint_by_url(tmp_path, monkeypatch):
+    """A URL in init_cfg: fetched once into torch.hub's cache before training, checked
+    against sha256, then loaded weights-only like a local file."""
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch'))
+    vit = fake_mae_checkpoint(tmp_path / 'served.pth')
+    body = (tmp_path / 'served.pth').read_bytes()
+    with serve({'/mae/pretrain/mae_pretrain_vit_base.pth': body}) as server:
+        url = server['url'] + '/mae/pretrain/mae_pretrain_vit_base.pth'
+        cfg = tiny_video_cfg('stage1.py', url)
+        cfg.model.video_encoder.init_cfg.sha256 = hashlib.sha256(body).hexdigest()
+        model = MODELS.build(cfg.model)
+        check_init_checkpoints(model)  # downloads (before the data loader would be built)
+        model.init_weights()  # from the cache
+        assert sum(server['hits'].values()) == 1
+    assert (tmp_path / 'torch/hub/checkpoints/mae_pretrain_vit_base.pth').read_bytes() == body
+    torch.testing.assert_close(model.video_encoder.blocks[1].attn.qkv.weight,
+                               vit.blocks[1].attn.qkv.weight)
+
+    cfg.model.video_encoder.init_cfg.sha256 = '0' * 64  # the cached copy no longer matches
+    with pytest.raises(DownloadError, match='delete the file to download it again'):
+        MODELS.build(cfg.model).init_weights()
 
 
 @pytest.mark.parametrize('config', ['stage1.py', 'stage2_iter1.py', 'stage2_iter2.py',

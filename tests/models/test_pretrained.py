@@ -10,39 +10,12 @@ from mavil.models.backbones import VideoViT
 from mavil.models.layers import PatchEmbed
 from mavil.models.pretrained import inflate_patch_embed, load_pretrained
 from mavil.registry import MODELS
-from tests.models.layers.test_pos_embed import mae_2d
-
-TINY = dict(embed_dim=64, depth=2, num_heads=4)
-AUDIO = dict(type='AudioViT', arch=TINY, input_size=(64, 32), patch_size=(8, 8))
-VIDEO = dict(type='VideoViT', arch=TINY, input_size=(4, 32, 32), patch_size=(2, 8, 8))
-
-
-def classifier(modalities=('audio', 'video'), num_classes=5, **kwargs) -> torch.nn.Module:
-    cfg = dict(type='AVClassifier', modalities=modalities,
-               data_preprocessor=dict(type='AVDataPreprocessor', modalities=modalities),
-               head=dict(type='ClsHead', num_classes=num_classes))
-    if 'audio' in modalities:
-        cfg['audio_encoder'] = copy.deepcopy(AUDIO)
-    if 'video' in modalities:
-        cfg['video_encoder'] = copy.deepcopy(VIDEO)
-    if len(modalities) == 2:
-        cfg['fusion'] = dict(type='JointFusion', embed_dim=64, depth=2, num_heads=4)
-    cfg.update(kwargs)
-    return MODELS.build(cfg)
-
-
-def tiny_mavil() -> torch.nn.Module:
-    return MODELS.build(dict(
-        type='MAViL', audio_encoder=copy.deepcopy(AUDIO), video_encoder=copy.deepcopy(VIDEO),
-        fusion=dict(type='JointFusion', embed_dim=64, depth=1, num_heads=4),
-        audio_decoder=dict(type='MaskedDecoder', embed_dim=32, depth=1, num_heads=4),
-        video_decoder=dict(type='MaskedDecoder', embed_dim=32, depth=1, num_heads=4)))
-
+from tests.models.helpers import AUDIO, TINY, classifier, mae_2d, tiny_mavil
 
 def image_vit(mae_positions: bool = True) -> VisionTransformer:
     """A tiny timm ViT with MAE pre-training's layout (final ``norm``, token pooling); with
     ``mae_positions`` its pos_embed is MAE's fixed table (from the formula in
-    tests/models/layers/test_pos_embed.py), else timm's learned (random) one."""
+    tests/models/helpers.py), else timm's learned (random) one."""
     vit = VisionTransformer(img_size=32, patch_size=8, embed_dim=64, depth=2, num_heads=4,
                             num_classes=10)
     if mae_positions:

@@ -1,25 +1,13 @@
 """The dataset tools and the benchmark are scripts; tests import them by path."""
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from tests.engine.train_utils import assert_ok, run_train
+from tests.helpers import load_script
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def load_script(relative_path: str) -> ModuleType:
-    """Import ``REPO/relative_path`` as a module (once per session)."""
-    name = 'script_' + relative_path.replace('/', '_').replace('.py', '')
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, REPO / relative_path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 @pytest.fixture(scope='session')
@@ -57,3 +45,8 @@ def pretrained_ckpt(repo, tiny_config, subprocess_env, tmp_path_factory) -> Path
     ckpt = work_dir / f'iter_{PRETRAIN_ITERS}.pth'
     assert ckpt.is_file()
     return ckpt
+
+
+@pytest.fixture(scope='session')
+def build_cache_tool() -> ModuleType:
+    return load_script('tools/data/build_cache.py')

@@ -9,18 +9,9 @@ import torch
 
 from mavil.datasets import AVDataset
 from tests.datasets.media import truncate, truncate_at_packet, write_clip
+from tests.helpers import TINY_PIPELINE
 from .conftest import REPO
 
-PIPELINE = [
-    dict(type='LoadAudioVideo', backend='pyav', clip_sampler=dict(num_frames=2, fps=2.0)),
-    dict(type='AudioResample', sample_rate=16000),
-    dict(type='KaldiFbank', num_mel_bins=32),
-    dict(type='AudioPadCrop', target_length=64),
-    dict(type='AudioNormalize'),
-    dict(type='VideoResize', short_side=32),
-    dict(type='VideoCenterCrop', size=32),
-    dict(type='PackAVInputs'),
-]
 GOOD = {'dog/good.mp4': 'dog', 'cat/good_44k.mkv': 'cat', 'cat/good_48k.webm': 'cat'}
 # file -> words its reason must contain
 BAD = {
@@ -83,7 +74,7 @@ def test_writes_good_files_and_lists_every_bad_one(build_annotations, video_dir,
     assert 'ignored (not ending in .mp4 .mkv .webm .avi): README.txt' in stdout  # named
 
     # the annotation is what AVDataset reads: every clip loads
-    dataset = AVDataset(ann_file=str(out), data_prefix=str(video_dir), pipeline=PIPELINE)
+    dataset = AVDataset(ann_file=str(out), data_prefix=str(video_dir), pipeline=TINY_PIPELINE)
     assert dataset.metainfo['classes'] == ('cat', 'dog')
     for i in range(len(dataset)):
         sample = dataset[i]
@@ -152,7 +143,7 @@ def test_audioset_labels_and_format(build_annotations, tmp_path, capsys):
     assert rows['--PJHxphWEs.mp4']['labels'] == '/m/09x0r;/m/05zppz'
     assert rows['--ZhevVpy1s_50_60.mp4']['clip_id'] == '--ZhevVpy1s'
     assert 'xxxxxxxxxxx.mp4: not listed' in capsys.readouterr().out
-    dataset = AVDataset(ann_file=str(out), data_prefix=str(root), pipeline=PIPELINE,
+    dataset = AVDataset(ann_file=str(out), data_prefix=str(root), pipeline=TINY_PIPELINE,
                         label_file=str(tmp_path / 'class_labels_indices.csv'))
     assert [r['labels'] for r in dataset.data_list] == [[0, 1], [1]]  # MIDs -> indices
 
@@ -162,7 +153,8 @@ def test_audioset_labels_and_format(build_annotations, tmp_path, capsys):
                             '--format', 'audioset', '--workers', '1'])
     assert 'names this clip' in capsys.readouterr().out  # --ZhevVpy1s_50_60.mp4
     dataset = AVDataset(ann_file=str(out), ann_format='audioset', data_prefix=str(root),
-                        label_file=str(tmp_path / 'class_labels_indices.csv'), pipeline=PIPELINE)
+                        label_file=str(tmp_path / 'class_labels_indices.csv'),
+                        pipeline=TINY_PIPELINE)
     assert [(r['clip_id'], r['start'], r['labels']) for r in dataset.data_list] == [
         ('--PJHxphWEs', 30.0, [0, 1])]
     assert 'skipped' not in dataset[0]

@@ -56,3 +56,20 @@ def test_reencodes_keeps_structure_reports_and_resumes(preprocess, tmp_path, cap
     preprocess.main([str(src), str(dst), '--workers', '1', '--allow-truncated'])
     assert '1 re-encoded, 3 already done, 1 failed' in capsys.readouterr().out
     assert probe(str(dst / 'cut/d.mp4')).duration == pytest.approx(2.0, abs=0.3)
+
+
+@pytest.mark.parametrize('layout, message', [
+    ('symlink', 'DST_DIR is SRC_DIR'),  # DST a symlink to SRC: --overwrite replaced sources
+    ('inside', 'DST_DIR lies inside SRC_DIR'),  # outputs re-encoded as sources: out/out/
+    ('around', 'SRC_DIR lies inside DST_DIR'),
+])
+def test_overlapping_folders_are_refused_before_any_write(preprocess, tmp_path, layout, message):
+    src = tmp_path / 'videos'
+    clip = write_clip(src / 'a.mp4', seconds=1.0, size=(48, 64))
+    original = clip.read_bytes()
+    dst = {'symlink': tmp_path / 'link', 'inside': src / 'out', 'around': tmp_path}[layout]
+    if layout == 'symlink':
+        dst.symlink_to(src, target_is_directory=True)
+    with pytest.raises(SystemExit, match=message):
+        preprocess.main([str(src), str(dst), '--workers', '1', '--overwrite'])
+    assert clip.read_bytes() == original and sorted(p.name for p in src.iterdir()) == ['a.mp4']

@@ -28,10 +28,11 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # _common
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))  # checkout
 
 import numpy as np  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
 from _common import parallel_map  # noqa: E402
+from mavil.apis.cli import StrictDictAction  # noqa: E402
 from mavil.structures import SKIPPED_KEY  # noqa: E402
 
 AUGMENTATIONS = ('AudioRandomRoll', 'AudioAddNoise', 'SpecAugment')
@@ -141,7 +142,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--workers', type=int, default=os.cpu_count() or 1)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--json', action='store_true', help='print the result as JSON (last line)')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+    p.add_argument('--cfg-options', nargs='+', action=StrictDictAction, default={},
                    help='override config settings, e.g. train_dataloader.dataset.ann_file=x')
     return p.parse_args(argv)
 

@@ -167,6 +167,23 @@ def process(job: tuple) -> tuple:
     return name, 'done', ''
 
 
+def check_folders(src_root: str, dst_root: str) -> None:
+    """Refuse a DST_DIR that is SRC_DIR or overlaps it, through symlinks too: outputs would
+    replace the sources (``--overwrite``) or be re-encoded as sources on the next scan."""
+    if not osp.isdir(src_root):
+        raise SystemExit(f'SRC_DIR {src_root} is not a folder')
+    src, dst = osp.realpath(src_root), osp.realpath(dst_root)  # symlinks resolved
+    shown = f'SRC_DIR {src_root} (real path {src}), DST_DIR {dst_root} (real path {dst})'
+    if src == dst:
+        raise SystemExit(f'DST_DIR is SRC_DIR: {shown}; give a separate output folder')
+    if osp.commonpath([src, dst]) == src:
+        raise SystemExit(f'DST_DIR lies inside SRC_DIR: {shown}; outputs would be scanned '
+                         'as sources: give a folder outside SRC_DIR')
+    if osp.commonpath([src, dst]) == dst:
+        raise SystemExit(f'SRC_DIR lies inside DST_DIR: {shown}; outputs could replace '
+                         'sources: give a folder outside SRC_DIR')
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -196,8 +213,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     start = time.time()
     src_root, dst_root = osp.abspath(args.src_dir), osp.abspath(args.dst_dir)
-    if src_root == dst_root:
-        raise SystemExit('DST_DIR must differ from SRC_DIR')
+    check_folders(src_root, dst_root)
     names, _ = scan_videos(src_root, args.extensions)
     options = dict(size=args.size, side=args.side, sample_rate=args.sample_rate, mono=args.mono,
                    crf=args.crf, preset=args.preset, keyint=args.keyint,

@@ -200,6 +200,11 @@ class MediaReader(ABC):
         self._audio_packets: Optional[List[av.Packet]] = None
         self._audio_decoded = False
 
+    @classmethod
+    def check_available(cls) -> None:
+        """Raise ImportError, saying what to install, when the backend's library cannot be
+        loaded here (so a pipeline naming it fails when it is built, not at the first clip)."""
+
     # --- properties -----------------------------------------------------------------------
     @property
     def duration(self) -> float:
@@ -265,7 +270,7 @@ class MediaReader(ABC):
         if len(frames) == len(indices) and np.all(np.diff(indices) > 0):
             return frames  # the usual clip: distinct frames in time order, nothing to repeat
         # index_select: ~8x faster than advanced indexing on uint8 frames
-        return frames.index_select(0, torch.from_numpy(inverse.reshape(-1)))
+        return frames.index_select(0, torch.from_numpy(inverse.reshape(-1)).to(frames.device))
 
     def frame_indices(self, timestamps: Sequence[float]) -> np.ndarray:
         """Index of the frame on screen at each timestamp, clamped to the decodable range."""
@@ -331,14 +336,15 @@ class MediaReader(ABC):
                 f'fps={self.fps:.2f}, frames={self.num_frames}, audio={self.has_audio})')
 
 
-def open_media(filename: str, *, backend: str = 'decord', **kwargs) -> MediaReader:
+def open_media(filename: str, *, backend: str = 'pyav', **kwargs) -> MediaReader:
     """Open ``filename`` with the named backend.
 
     Args:
         filename: path of the media file.
-        backend: a name registered in ``MEDIA_READERS`` (``'decord'``, ``'pyav'``, or a
-            plugin's).
-        **kwargs: reader options (``duration_tolerance``, ``num_threads``).
+        backend: a name registered in ``MEDIA_READERS`` (``'decord'``, ``'pyav'``,
+            ``'torchcodec'``, or a plugin's).
+        **kwargs: reader options (``duration_tolerance``, ``num_threads``; ``device`` for
+            ``'torchcodec'``).
     """
     return media_reader(backend)(str(filename), **kwargs)
 

@@ -38,6 +38,10 @@ class DecordReader(MediaReader):
         num_threads: decoder threads (decord's 0 means one per core; keep 1 inside workers).
     """
 
+    @classmethod
+    def check_available(cls) -> None:
+        _import_decord()
+
     def __init__(self, filename: str, *, duration_tolerance: float = 0.5,
                  num_threads: int = 1, read_video: bool = True) -> None:
         super().__init__(filename, duration_tolerance=duration_tolerance,

@@ -2,7 +2,7 @@
 
 Pre-training pipeline (App. B.1 / Table 9)::
 
-    dict(type='LoadAudioVideo', backend='decord', clip_sampler=dict(num_frames=8, fps=2)),
+    dict(type='LoadAudioVideo', backend='pyav', clip_sampler=dict(num_frames=8, fps=2)),
     dict(type='AudioResample', sample_rate=16000),
     dict(type='KaldiFbank', num_mel_bins=128),
     dict(type='AudioRandomRoll'),

@@ -7,9 +7,9 @@ Pipeline order (App. B.1 and Table 9)::
     KaldiFbank                 -> results['audio'] [1, frames, num_mel_bins] (log-mel)
     AudioRandomRoll   (train)  R: cyclic roll in time, before padding so only real frames roll
     AudioPadCrop               -> [1, target_length, num_mel_bins]
+    SpecAugment       (fine-tune) time / frequency masking of the log-mel fbank, e.g. 192 / 48
     AudioNormalize             (x - mean) / (2 * std) with the dataset's statistics
     AudioAddNoise     (train)  N: Gaussian noise at 20 dB SNR on the spectrogram
-    SpecAugment       (fine-tune) time / frequency masking, e.g. 192 / 48
 
 Spectrogram transforms act on ``results['audio']`` ``[..., T, F]`` and use torch's global RNG
 (seeded per data-loader worker by PyTorch). No size is fixed here: target length and mel
@@ -24,6 +24,18 @@ from mavil.registry import TRANSFORMS
 from .base import BaseTransform
 
 AUDIOSET_MEAN = -4.268  # Table 9
+CACHED_FBANK = 'cached_fbank'  # set by LoadCachedClip: the settings of the fbank it loaded
+
+
+def _check_cached_fbank(transform, results: dict, **wanted) -> None:
+    """Raise unless the cached fbank in ``results`` was computed with ``wanted`` settings."""
+    cached = results[CACHED_FBANK]
+    differ = {k: (cached.get(k), v) for k, v in wanted.items() if cached.get(k) != v}
+    if differ:
+        raise ValueError(f"{type(transform).__name__}: the clip cache holds an fbank computed "
+                         f"with other settings (cache vs this step: {differ}) for "
+                         f"{results.get('filename')}; rebuild the cache for this pipeline, or "
+                         "with --audio pcm16")
 AUDIOSET_STD = 4.569
 
 
@@ -41,6 +53,9 @@ class AudioResample(BaseTransform):
         self.mono = mono
 
     def transform(self, results: dict) -> dict:
+        if CACHED_FBANK in results and 'waveform' not in results:
+            _check_cached_fbank(self, results, sample_rate=self.sample_rate)
+            return results  # a cached fbank of audio at this rate: nothing left to do
         waveform = self.require(results, 'waveform')  # [C, S]
         rate = int(self.require(results, 'sample_rate'))
         if waveform.ndim != 2:
@@ -80,6 +95,11 @@ class KaldiFbank(BaseTransform):
         self.window_type = window_type
 
     def transform(self, results: dict) -> dict:
+        if CACHED_FBANK in results and 'waveform' not in results:
+            _check_cached_fbank(self, results, sample_rate=self.sample_rate,
+                                num_mel_bins=self.num_mel_bins, frame_length=self.frame_length,
+                                frame_shift=self.frame_shift, window_type=self.window_type)
+            return results  # LoadCachedClip read this very fbank from the cache
         waveform = self.require(results, 'waveform')
         rate = self.require(results, 'sample_rate')
         name = results.get('filename', 'waveform')
@@ -227,7 +247,8 @@ class SpecAugment(BaseTransform):
     """SpecAugment time and frequency masking (Park et al. 2019; Table 9: 192 / 48 ...).
 
     Each mask has a width drawn uniformly from ``[0, max_width]`` at a uniform position and is
-    set to ``mask_value`` (0 = the dataset mean after :class:`AudioNormalize`).
+    set to ``mask_value`` (0 in the log-mel fbank, before :class:`AudioNormalize`, as
+    torchaudio's masking in AST / AudioMAE).
 
     Args:
         time_mask: maximum width of a time mask in frames (0 disables).

@@ -1,9 +1,10 @@
 """``LoadAudioVideo``: decode one file into a waveform and a sampled clip of frames.
 
-The readers (``backend='decord'``, ``'pyav'`` or a plugin's) and the error types live in
-:mod:`mavil.datasets.readers`.
+The readers (``backend='decord'``, ``'pyav'``, ``'torchcodec'`` or a plugin's) and the error
+types live in :mod:`mavil.datasets.readers`.
 """
-from typing import Sequence, Union
+import inspect
+from typing import Optional, Sequence, Union
 
 import torch
 
@@ -13,6 +14,8 @@ from mavil.registry import TRANSFORMS
 from mavil.structures import MODALITIES
 from .base import BaseTransform
 from .video import ClipSampler
+
+_OWN_OPTIONS = ('self', 'filename', 'duration_tolerance', 'num_threads', 'read_video')
 
 
 @TRANSFORMS.register_module()
@@ -33,24 +36,38 @@ class LoadAudioVideo(BaseTransform):
     ``min_duration`` (:class:`ClipTooShortError`). Nothing is padded or substituted.
 
     Args:
-        backend: media reader registered in ``MEDIA_READERS``: ``'decord'``, ``'pyav'``...
+        backend: media reader registered in ``MEDIA_READERS``: ``'pyav'`` (default),
+            ``'decord'``, ``'torchcodec'``...
         modalities: streams to load; a file must have each of them.
         clip_sampler: :class:`ClipSampler` or its keyword arguments.
         min_duration: shortest acceptable stream, in seconds.
         duration_tolerance: seconds a stream may decode short of its declared duration
             before the file is called truncated.
         num_threads: decoder threads per reader.
+        reader_options: further keyword arguments of the backend's reader, e.g.
+            ``dict(device='cuda')`` for ``'torchcodec'`` (frames decoded by NVDEC, returned
+            on the GPU: use it with ``num_workers=0`` or a ``'spawn'`` loader, as CUDA
+            cannot be used in forked workers).
     """
 
     def __init__(self,
                  *,
-                 backend: str = 'decord',
+                 backend: str = 'pyav',
                  modalities: Sequence[str] = MODALITIES,
                  clip_sampler: Union[dict, ClipSampler] = dict(num_frames=8, fps=2.0),
                  min_duration: float = 1.0,
                  duration_tolerance: float = 0.5,
-                 num_threads: int = 1) -> None:
-        media_reader(backend)  # an unknown backend fails at build time
+                 num_threads: int = 1,
+                 reader_options: Optional[dict] = None) -> None:
+        # an unknown backend, or one whose library cannot load here, fails at build time
+        reader = media_reader(backend)
+        reader.check_available()
+        self.reader_options = dict(reader_options or {})
+        accepted = inspect.signature(reader.__init__).parameters
+        wrong = sorted(k for k in self.reader_options if k not in accepted or k in _OWN_OPTIONS)
+        if wrong:
+            raise ValueError(f'LoadAudioVideo: reader_options {wrong} are not options of '
+                             f"backend '{backend}' (or are set by LoadAudioVideo itself)")
         unknown = set(modalities) - set(MODALITIES)
         if unknown or not modalities:
             raise ValueError(f'LoadAudioVideo: modalities must be a non-empty subset of '
@@ -68,7 +85,8 @@ class LoadAudioVideo(BaseTransform):
         # audio-only: the video stream is not even opened (a broken one does not matter)
         video_options = {} if 'video' in self.modalities else {'read_video': False}
         with open_media(filename, backend=self.backend, num_threads=self.num_threads,
-                        duration_tolerance=self.duration_tolerance, **video_options) as reader:
+                        duration_tolerance=self.duration_tolerance, **video_options,
+                        **self.reader_options) as reader:
             for modality in self.modalities:
                 if not getattr(reader, f'has_{modality}'):
                     raise MissingStreamError(filename, f'has no {modality} stream, which '

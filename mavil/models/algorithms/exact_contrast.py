@@ -2,7 +2,7 @@
 
 With gradient accumulation, each micro-batch's InfoNCE would only see its own clips as
 negatives (per-GPU batch x GPUs), so results would depend on the GPU count. Instead, one
-optimizer step over the micro-batches of an accumulation group runs:
+optimizer step over the micro-batches of an accumulation group runs::
 
     pass 1  for each micro-batch, without gradient: preprocess, draw the step's masks, note the
             RNG state, encode; keep only the pooled embeddings [B, D]

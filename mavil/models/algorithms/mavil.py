@@ -1,7 +1,9 @@
 """MAViL pre-training (Sec. 3): masked reconstruction + inter/intra-modal contrast.
 
-Data flow of ``loss`` (paper order):
+Data flow of ``loss`` (paper order)::
+
     encode masked views -> fuse -> decode -> targets -> losses
+
 Stage 1 uses raw targets (Eq. 4); stage 2 swaps in a teacher's contextualized targets (Eq. 6)
 by changing only ``target`` in the config.
 """
@@ -12,6 +14,7 @@ from typing import Optional, Union
 import torch
 from torch import nn
 
+from mavil.contracts import MaskedEncoder, TargetGenerator, check_contract
 from mavil.registry import MODELS, build_component
 from mavil.structures import AVDataSample, MicroBatches
 from ..layers import MaskInfo
@@ -92,11 +95,13 @@ class MAViL(FiniteLossModel):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.audio_encoder = build_component(MODELS, audio_encoder)
         self.video_encoder = build_component(MODELS, video_encoder)
+        for modality, encoder in self.encoders.items():
+            check_contract(encoder, MaskedEncoder, f'model.{modality}_encoder')
         self._check_contrast_dims(inter_loss)
         self.fusion = build_fusion(fusion, self.encoders) if fusion is not None else None
         self.target = build_component(MODELS, target)
-        if hasattr(self.target, 'check_compatible'):  # e.g. teacher vs student token grids
-            self.target.check_compatible(self.encoders)
+        check_contract(self.target, TargetGenerator, 'model.target')
+        self.target.check_compatible(self.encoders)  # e.g. teacher vs student token grids
         self.audio_decoder = self._build_decoder(audio_decoder, self.audio_encoder, 'audio')
         self.video_decoder = self._build_decoder(video_decoder, self.video_encoder, 'video')
         self.rec_loss = build_component(MODELS, rec_loss)

@@ -74,6 +74,7 @@ class MaskedViTEncoder(BaseModule):
         self.embed_dim = cfg['embed_dim']
         self.patch_embed = PatchEmbed(input_size, patch_size, in_channels, self.embed_dim)
         self.grid_size = self.patch_embed.grid_size
+        self.pos_layout = pos_layout  # recorded in exported weights, checked at load
         self.num_patches = self.patch_embed.num_patches
         if mask_type not in self.allowed_mask_types:
             raise ValueError(f'{type(self).__name__}: mask_type {mask_type!r} not supported; '

@@ -55,4 +55,6 @@ class MaskedDecoder(BaseModule):
         tokens = gather_tokens(torch.cat([visible, fill], dim=1), mask.ids_restore)  # [B, N, E]
         x = torch.cat([cls, tokens], dim=1) + self.pos_embed
         x = run_blocks(self.blocks, x, self.with_cp)
-        return self.head(self.norm(x))[:, 1:]  # [B, N, out_dim]
+        # [CLS] dropped before the per-token norm and head: the same predictions without
+        # a head output (and its zero-filled gradient) for a token no loss reads
+        return self.head(self.norm(x[:, 1:]))  # [B, N, out_dim]

@@ -3,7 +3,8 @@
 Every mode keeps exactly ``int(N * (1 - ratio))`` tokens per sample, so a batch stays
 rectangular: audio N=512 at 80% keeps 102, video N=784 keeps 156 (App. B.2).
 
-Modes:
+Modes::
+
     'random'      i.i.d. per-token masking (the paper's default).
     structured    Bernoulli trials on whole slots of grid axes, e.g. audio time-frequency
                   (time rows and frequency columns) or video space-time (whole frames and

@@ -32,6 +32,15 @@ def gather_with_grad(x: torch.Tensor) -> tuple[torch.Tensor, int]:
     return rows, sum(counts[:dist.get_rank()])
 
 
+def standardize(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Each feature (column) of ``x`` [N, D] to zero mean and unit variance over the N rows:
+    a BatchNorm without affine parameters, with the batch's statistics (biased variance), as
+    at the end of SimCLR's and MoCo v3's projection heads."""
+    mean = x.mean(dim=0, keepdim=True)
+    var = x.var(dim=0, unbiased=False, keepdim=True)
+    return (x - mean) / torch.sqrt(var + eps)
+
+
 def info_nce(query: torch.Tensor, keys: torch.Tensor, offset: int,
              temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Eq. 2 for local query rows [B, D] against keys [B_all, D]; row i's positive is key
@@ -51,6 +60,13 @@ class InfoNCELoss(nn.Module):
         loss_weight: alpha / beta of Eq. 4.
         symmetric: average both directions.
         gather_distributed: negatives from the global batch of all ranks (with gradient).
+        batch_standardize: before the cosine, standardise each feature of each side over the
+            (global) batch (:func:`standardize`). Off in the paper (Eq. 2 compares the mean-
+            pooled encoder outputs directly). When all embeddings share one large component
+            (pairwise cosine near 1, as a small encoder trained on reconstruction drifts to),
+            Eq. 2's logits barely differ between clips and the loss sits at ln B;
+            standardising removes that shared component. A small-scale setting
+            (``configs/demo/``), not the paper's.
     """
 
     def __init__(self,
@@ -58,7 +74,8 @@ class InfoNCELoss(nn.Module):
                  temperature: float = 0.1,
                  loss_weight: float = 1.0,
                  symmetric: bool = True,
-                 gather_distributed: bool = True) -> None:
+                 gather_distributed: bool = True,
+                 batch_standardize: bool = False) -> None:
         super().__init__()
         if temperature <= 0:
             raise ValueError(f'InfoNCE temperature must be > 0, got {temperature}')
@@ -66,6 +83,7 @@ class InfoNCELoss(nn.Module):
         self.loss_weight = loss_weight
         self.symmetric = symmetric
         self.gather_distributed = gather_distributed
+        self.batch_standardize = batch_standardize
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> ContrastOutput:
         if x.dim() != 2 or x.shape != y.shape:
@@ -81,6 +99,10 @@ class InfoNCELoss(nn.Module):
         if y_all.shape[0] < 2:
             raise ValueError('contrastive loss needs a global batch of at least 2 samples (no '
                              'negatives otherwise); raise the batch size or disable contrast')
+        if self.batch_standardize:  # global statistics; this rank's rows are a slice of them
+            rows = slice(offset, offset + x.shape[0])
+            x_all, y_all = standardize(x_all), standardize(y_all)
+            x, y = x_all[rows], y_all[rows]
         loss, acc = info_nce(x, y_all, offset, self.temperature)
         if self.symmetric:
             loss_t, acc_t = info_nce(y, x_all, offset, self.temperature)

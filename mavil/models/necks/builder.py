@@ -5,6 +5,7 @@ from typing import Mapping, Union
 
 from torch import nn
 
+from mavil.contracts import FusionNeck, check_contract
 from mavil.registry import MODELS, build_component
 
 
@@ -18,6 +19,7 @@ def build_fusion(cfg: Union[dict, nn.Module], encoders: Mapping[str, nn.Module])
     Raises:
         ValueError: the encoders differ in width (fusion mixes their tokens), or an explicit
             ``embed_dim`` (config or built neck) differs from theirs.
+        TypeError: the neck does not meet :class:`~mavil.contracts.FusionNeck`.
     """
     widths = {f'{m}_encoder': enc.embed_dim for m, enc in encoders.items()}
     if len(set(widths.values())) != 1:
@@ -31,6 +33,7 @@ def build_fusion(cfg: Union[dict, nn.Module], encoders: Mapping[str, nn.Module])
                              f'{width} ({widths}); leave embed_dim out of the fusion config, '
                              'it is derived from the encoders')
     fusion = build_component(MODELS, cfg)
+    check_contract(fusion, FusionNeck, 'fusion')
     if fusion.embed_dim != width:
         raise ValueError(f'the given fusion neck has embed_dim={fusion.embed_dim}, but the '
                          f'encoders output {width}-d tokens ({widths})')

@@ -1,8 +1,8 @@
 """Target generators: forward(inputs, encoders) -> {modality: [B, N, out_dim]}.
 
-Contract used by ``MAViL``: ``out_dim(encoder)`` gives a modality's target width (it sizes the
-decoder heads) and the optional ``check_compatible(encoders)`` validates the student's encoders
-at build time (e.g. the teacher's token grids must equal the student's).
+They meet :class:`mavil.contracts.TargetGenerator`: ``out_dim(encoder)`` gives a modality's
+target width (it sizes the decoder heads) and ``check_compatible(encoders)`` validates the
+student's encoders at build time (e.g. the teacher's token grids must equal the student's).
 """
 from .raw_targets import RawTargets
 from .teacher_targets import TARGET_TYPES, FrozenTeacher, TeacherTargets

@@ -22,6 +22,9 @@ class RawTargets(nn.Module):
         self.norm_per_patch = norm_per_patch
         self.eps = eps
 
+    def check_compatible(self, encoders: dict[str, nn.Module]) -> None:
+        """Any encoder fits: its own patches are its targets."""
+
     @staticmethod
     def out_dim(encoder) -> int:
         """Target width for a modality: prod(patch size) x input channels."""

@@ -28,7 +28,9 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from torch import nn
 
-from mavil.checkpoint_io import load_checkpoint_file, model_state_dict
+from mavil import hardware
+from mavil.checkpoint_io import (check_pos_layouts, load_checkpoint_file, model_state_dict,
+                                 recorded_pos_layouts)
 from mavil.registry import MODELS, build_component
 from ..necks import build_fusion
 
@@ -55,13 +57,6 @@ class FrozenTeacher(nn.Module):
 
     def train(self, mode: bool = True) -> 'FrozenTeacher':
         return super().train(False)  # always eval: no dropout / drop-path on targets
-
-
-def cpu_has_fast_bf16() -> bool:
-    """AMX or AVX512-BF16: bf16 matmuls run ~4x faster than fp32 (measured in
-    ``benchmarks/train_step.py``); on older CPUs bf16 autocast is slower than fp32."""
-    checks = ('_is_amx_tile_supported', '_is_avx512_bf16_supported')
-    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
 
 def weights_sha256(state: dict[str, torch.Tensor]) -> str:
@@ -94,6 +89,8 @@ class TeacherTargets(nn.Module):
             A relative path is tried from the working directory, then from the repository root.
         teacher_ckpt: the teacher's checkpoint (the previous stage's final checkpoint), loaded
             weights-only.
+        teacher_cfg_options: overrides merged into the teacher config (nested dict, as
+            ``--cfg-options`` gives): the options the teacher's stage was trained with.
         target_type: 'M-Fusion' (fusion outputs, the paper's default), 'M-Uni' (the teacher's
             encoder outputs before fusion) or 'A/V-MAE' (encoder outputs of a uni-modal MAE pair:
             the teacher config must have ``fusion=None`` and no contrastive loss, e.g.
@@ -102,10 +99,12 @@ class TeacherTargets(nn.Module):
             does to its teacher's outputs). The paper does not say it normalises, so this is off
             by default. The teacher's outputs already come out of a LayerNorm; normalising only
             removes that LayerNorm's learnt per-channel scale and shift.
-        autocast: run the teacher under ``torch.autocast(autocast_dtype)``. None (default): on for
-            CUDA with bf16 support and for CPUs with AMX / AVX512-BF16, off otherwise. Targets are
-            returned as float32 either way. An outer autocast (e.g. the student's AMP) does not
-            leak into the teacher: its precision is decided here alone.
+        autocast: run the teacher under ``torch.autocast(autocast_dtype)``. None (default):
+            on where :func:`mavil.hardware.bf16_is_faster` (CUDA with bf16, CPUs with AMX,
+            other CPUs where a cached bf16 vs fp32 matmul probe measured bf16 faster), off
+            otherwise. Targets are returned as float32 either way. An outer autocast (e.g.
+            the student's AMP) does not leak into the teacher: its precision is decided here
+            alone.
         autocast_dtype: 'bfloat16' (default) or 'float16'.
         verify_teacher: when a stage-2 checkpoint is loaded (resume), raise if it was trained
             against a teacher whose weights differ from this one's.
@@ -115,6 +114,7 @@ class TeacherTargets(nn.Module):
                  *,
                  teacher_config: Union[str, dict, Config],
                  teacher_ckpt: str,
+                 teacher_cfg_options: Optional[dict] = None,
                  target_type: str = 'M-Fusion',
                  normalize: bool = False,
                  autocast: Optional[bool] = None,
@@ -135,7 +135,8 @@ class TeacherTargets(nn.Module):
         self.eps = eps
         self._modality_of: dict[int, str] = {}
 
-        self.teacher_config_path, model_cfg = self._load_config(teacher_config)
+        self.teacher_config_path, model_cfg = self._load_config(teacher_config,
+                                                                teacher_cfg_options)
         self.teacher_ckpt = self._check_ckpt_exists(teacher_ckpt)
         teacher = self._build_teacher(model_cfg)
         self.teacher_sha256 = self._load_weights(teacher)
@@ -153,7 +154,8 @@ class TeacherTargets(nn.Module):
     def teacher(self) -> FrozenTeacher:
         return self._teacher
 
-    def _load_config(self, teacher_config) -> tuple[Optional[str], dict]:
+    def _load_config(self, teacher_config,
+                     options: Optional[dict] = None) -> tuple[Optional[str], dict]:
         if isinstance(teacher_config, (str, os.PathLike)):
             path = str(teacher_config)
             candidates = [path] if osp.isabs(path) else [path, str(_REPO_ROOT / path)]
@@ -164,6 +166,9 @@ class TeacherTargets(nn.Module):
             path = osp.abspath(found)
         else:
             cfg, path = teacher_config, None
+        if options:  # on a copy: a Config / dict given by the caller stays as it is
+            cfg = Config(copy.deepcopy(cfg.to_dict() if isinstance(cfg, Config) else dict(cfg)))
+            cfg.merge_from_dict(dict(options))
         model_cfg = cfg.get('model')
         where = path or 'the teacher config'
         if model_cfg is None:
@@ -219,6 +224,7 @@ class TeacherTargets(nn.Module):
     def _load_weights(self, teacher: FrozenTeacher) -> str:
         """Strictly load the teacher's part of the checkpoint; returns the weights' hash."""
         checkpoint = load_checkpoint_file(self.teacher_ckpt, map_location='cpu')
+        check_pos_layouts(teacher, recorded_pos_layouts(checkpoint), self.teacher_ckpt)
         state = model_state_dict(checkpoint)
         state = {k[len('module.'):] if k.startswith('module.') else k: v
                  for k, v in state.items()}
@@ -291,9 +297,7 @@ class TeacherTargets(nn.Module):
     def use_autocast(self, device_type: str) -> bool:
         if self.autocast is not None:
             return bool(self.autocast)
-        if device_type == 'cuda':
-            return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-        return device_type == 'cpu' and cpu_has_fast_bf16()
+        return hardware.bf16_is_faster(device_type)
 
     @torch.no_grad()
     def forward(self, inputs: dict[str, torch.Tensor],

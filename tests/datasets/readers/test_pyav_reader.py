@@ -9,9 +9,11 @@ import pytest
 import torch
 
 from mavil.datasets.readers import base, container_info, open_container, open_media
-from tests.datasets.media import frame_ids, make_frames, make_tone, write_clip
+from tests.datasets.media import backend_params, frame_ids, make_frames, make_tone, write_clip
 
 NUM_FRAMES, FPS = 60, 10
+# the backends that index packets and seek to keyframes (decord has an index of its own)
+INDEXED = backend_params(['pyav', 'torchcodec'])
 
 
 @pytest.fixture(scope='module')
@@ -54,7 +56,7 @@ def test_file_has_b_frames_and_keyframes(short_gop):
     assert 3 in types and len(keys) >= NUM_FRAMES // 6  # AV_PICTURE_TYPE_B = 3
 
 
-@pytest.mark.parametrize('backend', ['pyav', 'decord'])
+@pytest.mark.parametrize('backend', backend_params(['pyav', 'decord', 'torchcodec']))
 def test_frames_equal_a_full_decode(short_gop, backend):
     reference = decode_all(short_gop)  # [N, H, W, 3]
     rng = np.random.default_rng(0)
@@ -76,7 +78,7 @@ def test_misleading_keyframe_index_falls_back_to_full_decode(short_gop):
         assert torch.equal(reader.read_frames(times), reference[reader.frame_indices(times)])
 
 
-@pytest.mark.parametrize('backend', ['pyav', 'decord'])
+@pytest.mark.parametrize('backend', backend_params(['pyav', 'decord', 'torchcodec']))
 def test_one_open_and_repeatable_audio(short_gop, backend, monkeypatch):
     opened = []
     real_open = av.open
@@ -108,14 +110,15 @@ def long_gop(tmp_path_factory) -> str:
     return path
 
 
+@pytest.mark.parametrize('backend', INDEXED)
 @pytest.mark.parametrize('times', [
     np.arange(8) / 2,  # distinct frames in time order: returned without a gather
     2.5 + np.arange(8) / 2,  # runs past the end: the last frame repeats
     np.array([3.0, 0.0, 1.0, 1.01, 3.9]),  # out of order, a repeat
 ])
-def test_sampled_frames_equal_a_full_decode_with_one_keyframe(long_gop, times):
+def test_sampled_frames_equal_a_full_decode_with_one_keyframe(long_gop, times, backend):
     reference = decode_all(long_gop)  # [N, H, W, 3]
-    with open_media(long_gop, backend='pyav') as reader:
+    with open_media(long_gop, backend=backend) as reader:
         assert reader.probe_decode is False
         idx = reader.frame_indices(times)
         # the frame on screen at each time: the last one starting at or before it
@@ -141,14 +144,15 @@ def test_open_without_probing_decode_falls_back(short_gop, monkeypatch):
     assert opened == [{'options': {'skip_frame': 'all'}}, {}]  # a second, ordinary open
 
 
-def test_frames_of_files_of_different_sizes_in_turn(long_gop, tmp_path):
+@pytest.mark.parametrize('backend', INDEXED)
+def test_frames_of_files_of_different_sizes_in_turn(long_gop, tmp_path, backend):
     """The RGB converter is reused across files (one per thread): sizes change in between."""
     other = str(write_clip(tmp_path / 'other.mp4', seconds=2.0, fps=10.0, size=(36, 80),
                            audio=False))
     times = np.array([0.0, 0.5, 1.0, 1.5])
     for path in (long_gop, other, long_gop, other):
         reference = decode_all(path)
-        with open_media(path, backend='pyav') as reader:
+        with open_media(path, backend=backend) as reader:
             frames = reader.read_frames(times)
             assert torch.equal(frames, reference[reader.frame_indices(times)])
     assert frames.shape[1:] == (36, 80, 3)

@@ -1,11 +1,12 @@
 """An audio-only pipeline does not open the video stream: a file whose video track is broken
-(here: declared but without a single frame) still gives its audio (item 14)."""
+(here: declared but without a single frame) still gives its audio."""
 import av
 import numpy as np
 import pytest
 
 from mavil.datasets.readers import MediaError
 from mavil.datasets.transforms import LoadAudioVideo
+from tests.datasets.media import backend_params
 
 
 def write_broken_video_track(path) -> str:
@@ -27,7 +28,7 @@ def write_broken_video_track(path) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize('backend', ['pyav', 'decord'])
+@pytest.mark.parametrize('backend', backend_params(['pyav', 'decord', 'torchcodec']))
 def test_audio_only_pipeline_ignores_a_broken_video_track(tmp_path, backend):
     path = write_broken_video_track(tmp_path / 'broken_video.mkv')
     with pytest.raises(MediaError, match='broken_video.mkv: video'):

@@ -5,9 +5,9 @@ import torch
 from mavil.datasets.readers import (ClipTooShortError, CorruptMediaError, MediaNotFoundError,
                                     MissingStreamError)
 from mavil.datasets.transforms import ClipSampler, LoadAudioVideo
-from tests.datasets.media import frame_ids
+from tests.datasets.media import backend_params, frame_ids
 
-BACKENDS = ('decord', 'pyav')
+BACKENDS = backend_params(['decord', 'pyav', 'torchcodec'])
 
 
 def load(path, **kwargs) -> dict:

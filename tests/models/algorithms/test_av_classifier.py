@@ -11,18 +11,7 @@ from mavil.models.mixup import BatchMixup
 from mavil.models.layers import FinetuneMasking
 from mavil.registry import MODELS
 from mavil.structures import AVDataSample
-from tests.models.test_pretrained import AUDIO, VIDEO, classifier, tiny_mavil
-
-
-def batch(n=3, clips=None):
-    torch.manual_seed(0)
-    video = torch.randn(n, 3, 4, 32, 32) if clips is None else torch.randn(n, clips, 3, 4, 32, 32)
-    return {'audio': torch.randn(n, 1, 64, 32), 'video': video}
-
-
-def samples(labels):
-    return [AVDataSample(metainfo=dict(clip_id=f'c{i}'), labels=torch.tensor(ls))
-            for i, ls in enumerate(labels)]
+from tests.models.helpers import AUDIO, VIDEO, batch, classifier, samples, tiny_mavil
 
 
 @pytest.mark.parametrize('modalities,dim', [(('audio', ), 64), (('video', ), 64),

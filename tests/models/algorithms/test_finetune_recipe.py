@@ -6,8 +6,7 @@ import torch.nn.functional as F
 
 from mavil.datasets.transforms import AudioNormalize
 from mavil.models.mixup import BatchMixup
-from tests.models.algorithms.test_av_classifier import batch, samples
-from tests.models.test_pretrained import classifier
+from tests.models.helpers import batch, classifier, samples
 
 
 def test_head_pools_blocks_output_then_fc_norm():

@@ -77,11 +77,11 @@ def test_masked_decoder_unshuffles_like_the_hand_loop():
     with torch.no_grad():
         out = decoder(x, info)
     assert out.shape == (B, N, 3)
-    seq = captured['x'] - decoder.pos_embed  # [B, 1 + N, E] without positions
-    assert torch.allclose(seq[:, 0], torch.full((B, E), -7.0))
+    # the norm reads the N patch tokens ([CLS] is dropped before it): [B, N, E]
+    seq = captured['x'] - decoder.pos_embed[:, 1:]  # without positions
     mask_token = decoder.mask_token.detach().view(E)
     for b, n in product(range(B), range(N)):
-        token = seq[b, 1 + n]
+        token = seq[b, n]
         if info.mask[b, n] == 0:
             assert torch.allclose(token, torch.full((E, ), float(n)), atol=1e-5)
         else:
@@ -158,3 +158,18 @@ def test_unknown_or_unfit_mode_raises():
         sample_mask(1, AUDIO_GRID, 0.8, mode='checkerboard')
     with pytest.raises(ValueError, match='space_time'):
         sample_mask(1, AUDIO_GRID, 0.8, mode='space_time')  # needs a 3-D grid
+
+
+def test_decoder_predicts_as_with_cls_through_norm_and_head():
+    """Dropping [CLS] before the per-token norm and head changes no prediction."""
+    torch.manual_seed(0)
+    B, grid = 3, (4, 4)
+    decoder = MaskedDecoder(in_dim=16, embed_dim=8, depth=1, num_heads=2, grid_size=grid,
+                            out_dim=5)
+    info = sample_mask(B, grid, 0.75)
+    x = torch.randn(B, 1 + info.num_kept, 16)
+    captured = {}
+    decoder.blocks[-1].register_forward_hook(lambda m, a, out: captured.setdefault('x', out))
+    out = decoder(x, info)
+    ref = decoder.head(decoder.norm(captured['x']))[:, 1:]  # [B, N, 5]
+    torch.testing.assert_close(out, ref, rtol=1e-6, atol=1e-6)

@@ -53,3 +53,20 @@ def test_bad_sizes_raise():
     embed = PatchEmbed((8, 8), (4, 4), 1, 8)
     with pytest.raises(ValueError, match='expected input'):
         embed(torch.randn(1, 3, 8, 8))
+
+
+@pytest.mark.parametrize('size,patch,channels', CASES + [((8, 64, 64), (2, 16, 16), 3)])
+def test_patch_embed_equals_its_conv(size, patch, channels):
+    """The linear-map forward is the strided conv: output and parameter gradients."""
+    torch.manual_seed(0)
+    embed = PatchEmbed(size, patch, channels, embed_dim=16)
+    x = torch.randn(3, channels, *size)
+    conv = embed.proj
+    ref = conv._conv_forward(x, conv.weight, conv.bias).flatten(2).transpose(1, 2)
+    grad_out = torch.randn_like(ref)
+    ref_grads = torch.autograd.grad(ref, (conv.weight, conv.bias), grad_out)
+    out = embed(x)
+    grads = torch.autograd.grad(out, (conv.weight, conv.bias), grad_out)
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+    for g, r in zip(grads, ref_grads):
+        torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-4)

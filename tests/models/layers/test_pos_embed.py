@@ -15,21 +15,7 @@ import torch
 from mavil.models.backbones import AudioViT, VideoViT
 from mavil.models.heads import MaskedDecoder
 from mavil.models.layers import sincos_pos_embed
-
-
-def mae_1d(dim: int, positions: np.ndarray) -> np.ndarray:
-    omega = 1.0 / 10000**(np.arange(dim // 2, dtype=np.float64) / (dim / 2.0))
-    angles = np.outer(positions.reshape(-1).astype(np.float64), omega)
-    return np.concatenate([np.sin(angles), np.cos(angles)], axis=1)
-
-
-def mae_2d(dim: int, rows: int, cols: int, cls_token: bool = False) -> np.ndarray:
-    """MAE's get_2d_sincos_pos_embed on a [rows, cols] grid (AudioMAE's rectangular form)."""
-    first, second = np.meshgrid(np.arange(cols), np.arange(rows))  # 'xy': first = column
-    table = np.concatenate([mae_1d(dim // 2, first), mae_1d(dim // 2, second)], axis=1)
-    if cls_token:
-        table = np.concatenate([np.zeros((1, dim)), table], axis=0)
-    return table
+from tests.models.helpers import mae_1d, mae_2d
 
 
 def mae_st_video(dim: int, frames: int, rows: int, cols: int) -> np.ndarray:

@@ -107,3 +107,56 @@ def test_bad_arguments_raise():
         InfoNCELoss()(torch.randn(4, 8), torch.randn(4, 6))
     with pytest.raises(ValueError, match='equal shape'):
         InfoNCELoss()(torch.randn(4, 8), torch.randn(3, 8))
+
+
+def reference_standardize(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Per column: (x - mean) / sqrt(mean((x - mean)^2) + eps), by explicit loops."""
+    rows = x.double().tolist()
+    n, d = len(rows), len(rows[0])
+    out = [[0.0] * d for _ in range(n)]
+    for k in range(d):
+        mean = sum(r[k] for r in rows) / n
+        var = sum((r[k] - mean) ** 2 for r in rows) / n
+        for i in range(n):
+            out[i][k] = (rows[i][k] - mean) / math.sqrt(var + eps)
+    return torch.tensor(out)
+
+
+@pytest.mark.parametrize('symmetric', [True, False])
+def test_batch_standardize_matches_hand_formula(symmetric):
+    x, y = torch.randn(6, 5) * 3 + 2, torch.randn(6, 5) - 1
+    out = InfoNCELoss(temperature=0.1, batch_standardize=True, symmetric=symmetric)(x, y)
+    xs, ys = reference_standardize(x), reference_standardize(y)
+    expected = reference_lc(xs, ys, 0.1)
+    if symmetric:
+        expected = 0.5 * (expected + reference_lc(ys, xs, 0.1))
+    assert out.loss.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_batch_standardize_ignores_a_shared_component():
+    """Embeddings dominated by one shared vector: Eq. 2's loss sits at ln B whatever the
+    pairing; standardised, the loss sees only what differs between clips."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(8, 16, generator=g)
+    y = x + 0.1 * torch.randn(8, 16, generator=g)  # paired rows are close
+    shared = 100 * torch.randn(1, 16, generator=g)
+    plain = InfoNCELoss(temperature=0.1, loss_weight=1.0)
+    assert plain(x + shared, y + shared).loss.item() == pytest.approx(math.log(8), abs=0.02)
+    std = InfoNCELoss(temperature=0.1, loss_weight=1.0, batch_standardize=True)
+    assert std(x + shared, y + shared).loss.item() == pytest.approx(std(x, y).loss.item(),
+                                                                      rel=1e-4)
+    assert std(x + shared, y + shared).loss.item() < 0.5 * math.log(8)
+    assert std(x + shared, y + shared).accuracy.item() == 1.0
+
+
+def test_paper_configs_keep_eq2_unstandardised():
+    """batch_standardize is a demo setting: the paper's stage-1 config compares the pooled
+    embeddings as Eq. 2 does, with tau 0.1 and alpha 0.1."""
+    from pathlib import Path
+
+    from mavil.apis import load_config
+    root = Path(__file__).resolve().parents[3]
+    inter = load_config(str(root / 'configs/mavil/stage1.py')).model.inter_loss
+    assert not inter.get('batch_standardize', False)
+    assert (inter.temperature, inter.loss_weight) == (0.1, 0.1)
+    assert load_config(str(root / 'configs/demo/stage1.py')).model.inter_loss.batch_standardize

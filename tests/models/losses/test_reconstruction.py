@@ -60,3 +60,15 @@ def test_mismatched_shapes_raise():
         loss(torch.randn(2, 5, 4), torch.randn(2, 5, 4), torch.ones(5))
     with pytest.raises(ValueError, match='mask'):
         loss(torch.randn(2, 5, 4), torch.randn(2, 5, 4), torch.ones(2, 5, 1))
+
+
+def test_same_values_and_gradients_as_the_elementwise_formula():
+    torch.manual_seed(0)
+    pred = torch.randn(4, 20, 48, requires_grad=True)
+    target, mask = torch.randn(4, 20, 48), random_mask(4, 20, 14)
+    loss = MaskedMSELoss(loss_weight=0.7)(pred, target, mask)
+    (grad, ) = torch.autograd.grad(loss, pred)
+    ref = 0.7 * ((pred - target).pow(2).mean(dim=-1) * mask).sum() / mask.sum()
+    (ref_grad, ) = torch.autograd.grad(ref, pred)
+    torch.testing.assert_close(loss, ref, rtol=1e-6, atol=0)
+    torch.testing.assert_close(grad, ref_grad, rtol=1e-6, atol=1e-9)

@@ -7,7 +7,7 @@ from mmengine.config import Config
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from mavil.checkpoint_io import load_checkpoint_file
-from mavil.models.targets.teacher_targets import cpu_has_fast_bf16
+from mavil import hardware
 from mavil.registry import MODELS
 from tests.conftest import TINY_STAGE1
 from tests.models.targets.conftest import save_model
@@ -100,8 +100,20 @@ def test_teacher_precision_is_its_own_not_the_callers(build_student, inputs):
     with torch.autocast('cpu', dtype=torch.bfloat16):  # the student's AMP
         under_amp = model.target(inputs)
     torch.testing.assert_close(under_amp['audio'], ref['audio'], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize('fast', [True, False])
+def test_automatic_precision_is_the_measured_decision(monkeypatch, build_student, inputs, fast):
+    calls = []
+    monkeypatch.setattr(hardware, 'bf16_is_faster', lambda device: calls.append(device) or fast)
     auto = build_student(autocast=None).target
-    assert auto.use_autocast('cpu') == cpu_has_fast_bf16()
+    assert auto.use_autocast('cpu') == fast
+    ref = build_student(autocast=False).target(inputs)['audio']
+    out = auto(inputs)['audio']
+    assert out.dtype == torch.float32
+    # bf16 rounding shows in the targets exactly when the decision chose bf16
+    assert (out - ref).abs().max().item() > 0 if fast else torch.equal(out, ref)
+    assert set(calls) == {'cpu'}
 
 
 def test_normalize_option(build_student, inputs):
@@ -313,3 +325,15 @@ def test_checkpoint_records_teacher_and_resume_verifies_it(build_student, stage1
         build_student(target_type='M-Uni').load_state_dict(state)
     _load_checkpoint_to_model(build_student(teacher_ckpt=changed, verify_teacher=False),
                               {'state_dict': state})
+
+
+def test_bf16_cpu_flag_without_a_fast_probe_keeps_the_teacher_fp32(monkeypatch, tmp_path,
+                                                                   build_student):
+    """AVX512-BF16 without AMX: bf16 measured slower than fp32, so the teacher stays fp32."""
+    monkeypatch.setenv('MAVIL_CACHE_DIR', str(tmp_path))
+    monkeypatch.setattr(hardware, '_probes', {})
+    monkeypatch.setattr(torch.cpu, '_is_avx512_bf16_supported', lambda: True, raising=False)
+    monkeypatch.setattr(torch.cpu, '_is_amx_tile_supported', lambda: False, raising=False)
+    monkeypatch.setattr(hardware, 'measure_bf16',
+                        lambda: hardware.Bf16Probe(fp32_flops=100e9, bf16_flops=84e9))
+    assert not build_student(autocast=None).target.use_autocast('cpu')

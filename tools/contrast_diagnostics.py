@@ -1,0 +1,203 @@
+#!/usr/bin/env python
+"""Why does the demo's inter-modal contrast start (or not)? Short stage-1 runs of the demo's
+model on its clips (one per setting), measuring every ``--every`` iterations on a fixed batch
+of training clips:
+
+* the spread of the contrastive embeddings across clips: mean pairwise cosine of the
+  instance embeddings (masked views, as the loss sees them, and the full view);
+* the encoders' gradient norms from the reconstruction loss and from the weighted
+  inter-modal contrast, separately (the same parameters, two backward passes);
+* ``loss_nce_inter`` and ``acc_inter`` of every training iteration (mean of the last 20
+  iterations is reported; chance is 1 / batch size).
+
+Each setting is a set of ``--cfg-options`` for ``configs/demo/stage1.py``::
+
+    python tools/contrast_diagnostics.py --data-kind category --iters 100 \\
+        --setting base= --setting tau0.5=model.inter_loss.temperature=0.5
+
+prints one line per setting and writes ``WORK_DIR/<setting>.json``. Training is the demo's
+(MMEngine runner, the clips decoded once, its optimizer and schedule).
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+import time
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
+
+import torch  # noqa: E402
+from mmengine.hooks import Hook  # noqa: E402
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def mean_pairwise_cosine(x: torch.Tensor) -> float:
+    """Mean cosine similarity over the pairs i != j of the rows of ``x`` [N, D]."""
+    z = torch.nn.functional.normalize(x.detach().double(), dim=-1)
+    sim = z @ z.t()
+    n = len(z)
+    return float((sim.sum() - sim.diagonal().sum()) / (n * (n - 1)))
+
+
+def _grad_norm(loss: torch.Tensor, params: list) -> float:
+    grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+    return float(torch.sqrt(sum((g.double() ** 2).sum() for g in grads if g is not None)))
+
+
+class ContrastProbeHook(Hook):
+    """Measures the embedding spread and the gradient norms on a fixed batch (without
+    touching the training's random state) and keeps the per-iteration contrast logs."""
+    priority = 'LOWEST'
+
+    def __init__(self, batch: dict, every: int) -> None:
+        self.batch, self.every = batch, every
+        self.records, self.iters = [], []
+
+    def _probe(self, runner) -> None:
+        from mavil.demo.stages import unwrap
+        model = unwrap(runner.model)
+        with torch.random.fork_rng():
+            torch.manual_seed(1234)  # the same masks at every probe
+            data = model.data_preprocessor(self.batch, True)
+            inputs = data['inputs']
+            masks = model.sample_masks(inputs['audio'].shape[0], inputs['audio'].device)
+            views = model.encode(inputs, masks)
+            rec = model.reconstruction_losses(inputs, views, masks)
+            rec_loss = sum(rec.values())
+            record = dict(iter=runner.iter)
+            emb = views.embeddings
+            record['cos_audio_masked'] = mean_pairwise_cosine(emb['audio'])
+            record['cos_video_masked'] = mean_pairwise_cosine(emb['video'])
+            if getattr(model.inter_loss, 'batch_standardize', False):  # what Eq. 2 compares
+                from mavil.models.losses.contrastive import standardize
+                record['cos_audio_std'] = mean_pairwise_cosine(standardize(emb['audio']))
+                record['cos_video_std'] = mean_pairwise_cosine(standardize(emb['video']))
+            full = model.extract_feat(inputs)
+            record['cos_audio_full'] = mean_pairwise_cosine(full['audio'])
+            record['cos_video_full'] = mean_pairwise_cosine(full['video'])
+            params = {m: [p for p in enc.parameters() if p.requires_grad]
+                      for m, enc in model.encoders.items()}
+            for m, ps in params.items():
+                record[f'grad_rec_{m}'] = _grad_norm(rec_loss, ps)
+            if model.inter_loss is not None:
+                inter = model.contrastive_losses(emb)['loss_nce_inter']
+                record['loss_nce_inter_probe'] = float(inter)
+                for m, ps in params.items():
+                    record[f'grad_inter_{m}'] = _grad_norm(inter, ps)
+            model.zero_grad(set_to_none=True)
+        self.records.append(record)
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        if runner.iter % self.every == 0:
+            self._probe(runner)
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        outputs = outputs or {}
+        self.iters.append({k: float(v) for k, v in outputs.items()
+                           if k in ('loss_nce_inter', 'acc_inter', 'loss_rec_audio',
+                                    'loss_rec_video')})
+
+    def after_train(self, runner) -> None:
+        self._probe(runner)
+
+
+def decoded_splits(kind: str, data_root: str, work_dir: str) -> str:
+    """The demo's clips of ``kind`` decoded once with the test pipeline (cached)."""
+    from mavil.demo.evaluate import load_eval_split
+    from mavil.demo.generator import data_config, ensure_dataset
+    from mavil.demo.run import DemoSettings, save_splits
+    from mavil.demo.stages import build_dataset, load_stage_config
+
+    path = osp.join(work_dir, f'splits_{kind}.pt')
+    if osp.isfile(path):
+        return path
+    ensure_dataset(data_root, data_config(kind))
+    settings = DemoSettings(data_root=data_root)
+    cfg = load_stage_config(settings.stage1_config, settings, 0, osp.join(work_dir, 'decode'),
+                            None)
+    splits = [load_eval_split(build_dataset(dict(cfg.test_dataset, split=s)), desc=s,
+                              num_workers=0) for s in ('train', 'test')]
+    save_splits(path, *splits)
+    return path
+
+
+def run_setting(name: str, options: dict, args, splits_file: str) -> dict:
+    from mavil.apis.stages import build_runner
+    from mavil.demo.memory_dataset import DecodedClipsDataset
+    from mavil.demo.run import DemoSettings
+    from mavil.demo.stages import load_stage_config
+
+    settings = DemoSettings(data_root=args.data_root, splits_file=splits_file,
+                            cfg_options=options)
+    work = osp.join(args.work_dir, f'{args.data_kind}_s{args.seed}_{name}')
+    cfg = load_stage_config(args.config, settings, args.seed, work, args.iters)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=10 ** 9)
+    cfg.default_hooks.logger.interval = 50
+    runner = build_runner(cfg)
+    probe_set = DecodedClipsDataset(splits_file, 'train', cfg.train_dataloader.dataset.pipeline)
+    items = [probe_set[i] for i in range(args.probe_clips)]
+    batch = dict(inputs={m: torch.stack([it['inputs'][m] for it in items])
+                         for m in ('audio', 'video')},
+                 data_samples=[it['data_samples'] for it in items])
+    hook = ContrastProbeHook(batch, args.every)
+    runner.register_hook(hook)
+    start = time.time()
+    runner.train()
+    tail = hook.iters[-20:]
+    summary = {k: sum(it[k] for it in tail) / len(tail) for k in tail[0]} if tail else {}
+    result = dict(setting=name, options=options, seed=args.seed, kind=args.data_kind,
+                  iters=args.iters, batch_size=cfg.train_dataloader.batch_size,
+                  seconds=time.time() - start, last20=summary, probes=hook.records,
+                  per_iter=hook.iters)
+    with open(osp.join(args.work_dir, f'{args.data_kind}_s{args.seed}_{name}.json'), 'w') as f:
+        json.dump(result, f, indent=1)
+    return result
+
+
+def format_line(r: dict) -> str:
+    p0, p1 = r['probes'][0], r['probes'][-1]
+    last = r['last20']
+    g = (lambda p, k: p.get(k, float('nan')))
+    return (f"{r['kind']:8s} s{r['seed']} {r['setting']:18s} B={r['batch_size']:3d} "
+            f"acc_inter {last.get('acc_inter', float('nan')):.3f} (chance "
+            f"{1 / r['batch_size']:.3f}) nce {last.get('loss_nce_inter', float('nan')):.3f} | "
+            f"cos a/v masked {g(p0, 'cos_audio_masked'):.3f}/{g(p0, 'cos_video_masked'):.3f}"
+            f" -> {g(p1, 'cos_audio_masked'):.3f}/{g(p1, 'cos_video_masked'):.3f} | "
+            f"|g_inter|/|g_rec| a {g(p0, 'grad_inter_audio') / g(p0, 'grad_rec_audio'):.3f} "
+            f"v {g(p0, 'grad_inter_video') / g(p0, 'grad_rec_video'):.3f} -> "
+            f"a {g(p1, 'grad_inter_audio') / g(p1, 'grad_rec_audio'):.3f} "
+            f"v {g(p1, 'grad_inter_video') / g(p1, 'grad_rec_video'):.3f} | "
+            f"{r['seconds']:.0f} s")
+
+
+def main(argv=None) -> None:
+    from mavil.apis.stages import parse_cfg_options
+
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('--data-kind', default='melody', choices=('melody', 'category'))
+    p.add_argument('--data-root', default=None)
+    p.add_argument('--config', default=osp.join(REPO, 'configs/demo/stage1.py'))
+    p.add_argument('--work-dir', default='work_dirs/contrast_diagnostics')
+    p.add_argument('--iters', type=int, default=100)
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--every', type=int, default=25, help='probe every N iterations')
+    p.add_argument('--probe-clips', type=int, default=64)
+    p.add_argument('--threads', type=int, default=1)
+    p.add_argument('--setting', action='append', required=True,
+                   help='NAME=key=value[,key=value...] (NAME= alone: the config as it is)')
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    args.data_root = args.data_root or ('data/demo' if args.data_kind == 'melody'
+                                        else f'data/demo_{args.data_kind}')
+    os.makedirs(args.work_dir, exist_ok=True)
+    splits = decoded_splits(args.data_kind, args.data_root, args.work_dir)
+    for spec in args.setting:
+        name, _, opts = spec.partition('=')
+        options = parse_cfg_options([o for o in opts.split(',') if o])
+        print(format_line(run_setting(name, options, args, splits)), flush=True)
+
+
+if __name__ == '__main__':
+    main()
