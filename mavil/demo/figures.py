@@ -1,7 +1,9 @@
 """The demo's pictures: loss curves, the report as bars, the stage-1 reconstruction."""
+import json
 import os
+import os.path as osp
 
-from .report import METRICS
+from .report import FT_MODALITIES, METRICS
 
 STAGE_COLOURS = {'random_init': '#9e9e9e', 'mae_only': '#64b5f6', 'stage1': '#1565c0',
                  'stage2_iter1': '#e65100'}
@@ -41,35 +43,53 @@ def plot_losses(curves_by_seed: dict, path: str) -> None:
     plt.close(fig)
 
 
-def plot_report(report: dict, path: str) -> None:
-    """Grouped bars: one group per metric, one bar per stage (mean over seeds, each seed as a
-    dot), chance as a dashed line per group."""
-    plt = _pyplot()
-    stages = list(report['stages'])
-    metrics = list(METRICS)
+def _bars(ax, rows: dict, columns: dict, chance: dict, legend: bool = True) -> None:
+    """Grouped bars on ``ax``: one group per column, one bar per stage (mean over seeds, +-
+    spread, each seed as a dot), chance as a dashed line per group."""
+    stages = list(rows)
     width = 0.8 / max(1, len(stages))
-    fig, ax = plt.subplots(figsize=(11, 4.2))
     for j, stage in enumerate(stages):
-        row = report['stages'][stage]
-        xs = [i - 0.4 + width * (j + 0.5) for i in range(len(metrics))]
-        means = [row[m]['mean'] for m in metrics]
-        ax.bar(xs, means, width * 0.95, yerr=[row[m]['spread'] for m in metrics],
+        have = [i for i, c in enumerate(columns) if c in rows[stage]]
+        xs = [i - 0.4 + width * (j + 0.5) for i in have]
+        cells = [rows[stage][c] for c in columns if c in rows[stage]]
+        ax.bar(xs, [c['mean'] for c in cells], width * 0.95, yerr=[c['spread'] for c in cells],
                color=STAGE_COLOURS.get(stage, f'C{j}'), label=stage, capsize=2)
-        for x, m in zip(xs, metrics):
-            ax.scatter([x] * len(row[m]['per_seed']), row[m]['per_seed'], s=6, color='k',
-                       zorder=3)
-    for i, m in enumerate(metrics):
-        ax.hlines(report['chance'][m], i - 0.45, i + 0.45, colors='k', linestyles='dashed',
+        for x, cell in zip(xs, cells):
+            ax.scatter([x] * len(cell['per_seed']), cell['per_seed'], s=6, color='k', zorder=3)
+    for i, c in enumerate(columns):
+        ax.hlines(chance[c], i - 0.45, i + 0.45, colors='k', linestyles='dashed',
                   linewidth=1, label='chance' if i == 0 else None)
-    ax.set_xticks(range(len(metrics)))
-    ax.set_xticklabels(list(METRICS.values()))
-    top = max(max(v for m in metrics for v in report['stages'][s][m]['per_seed'])
-              for s in stages)
-    ax.set_ylim(0, min(1.0, 1.3 * max(top, max(report['chance'].values()))))  # room for legend
-    ax.set_ylabel('held-out score')
-    ax.set_title(f'MAViL demo: mean over seeds {report["seeds"]} (bars: +- spread, dots: seeds)')
-    ax.legend(fontsize=8, ncol=5, loc='upper left')
+    ax.set_xticks(range(len(columns)))
+    ax.set_xticklabels(list(columns.values()))
+    top = max([v for r in rows.values() for cell in r.values() for v in cell['per_seed']]
+              + list(chance.values()))
+    ax.set_ylim(0, min(1.0, 1.3 * top))  # room for the legend
+    if legend:
+        ax.legend(fontsize=8, ncol=5, loc='upper left')
     ax.grid(axis='y', alpha=0.3)
+
+
+def plot_report(report: dict, path: str) -> None:
+    """Retrieval and probe scores per stage and, when fine-tuning ran, the fine-tuned top-1
+    accuracy per head (bars: mean over seeds +- spread; dots: seeds; dashed: chance)."""
+    plt = _pyplot()
+    ft = report.get('finetune')
+    fig, axes = plt.subplots(1, 2 if ft else 1, figsize=(17 if ft else 11, 4.2), squeeze=False,
+                             gridspec_kw=dict(width_ratios=[2, 1]) if ft else None)
+    rows = {s: {m: r[m] for m in METRICS} for s, r in report['stages'].items()}
+    _bars(axes[0, 0], rows, METRICS, report['chance'])
+    axes[0, 0].set_ylabel('held-out score')
+    axes[0, 0].set_title(f'MAViL demo: frozen embeddings, seeds {report["seeds"]}')
+    if ft:
+        heads = {m: FT_MODALITIES[m] for m in ft['accuracy']}
+        rows = {}
+        for m in heads:
+            for stage, cell in ft['accuracy'][m].items():
+                rows.setdefault(stage, {})[m] = cell
+        _bars(axes[0, 1], rows, heads, {m: report['chance']['audio_probe_acc'] for m in heads},
+              legend=False)
+        axes[0, 1].set_ylabel('held-out top-1')
+        axes[0, 1].set_title(f'fine-tuned, seeds {ft["seeds"]}')
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -95,3 +115,13 @@ def plot_reconstruction(model, test_split, path: str, *, index: int = 0, seed: i
                                       title=f'stage-1 MAViL on held-out {name}')
     plt.close(fig)
     return True
+
+
+def write_outputs(work_dir: str, report: dict, results: dict) -> None:
+    """``report.json``, ``report.png`` and (when any stage trained) ``loss_curve.png``."""
+    with open(osp.join(work_dir, 'report.json'), 'w') as f:
+        json.dump(report, f, indent=2)
+    plot_report(report, osp.join(work_dir, 'report.png'))
+    curves = {s: r['curves'] for s, r in results.items() if r['curves']}
+    if curves:
+        plot_losses(curves, osp.join(work_dir, 'loss_curve.png'))

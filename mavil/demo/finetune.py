@@ -73,7 +73,7 @@ def finetune_run(checkpoint: Optional[str], modality: str, seed: int, *,
 
     from mavil.apis.stages import build_runner
     from .memory_dataset import DecodedClipsDataset  # noqa: F401  (registers it)
-    from .stages import train_from_memory, train_stage
+    from .stages import train_stage
 
     cfg = finetune_config(modality, seed, data_root=data_root, work_dir=work_dir,
                           splits_file=splits_file, epochs=epochs, config=config,
@@ -94,7 +94,7 @@ def finetune_run(checkpoint: Optional[str], modality: str, seed: int, *,
         train_accuracy = split_accuracy(model, train_split)
     else:
         metrics = runner.test()
-        accuracy, train_accuracy = float(metrics['accuracy/top1']) / 100, None
+        accuracy, train_accuracy = float(metrics['top1']) / 100, None
     del runner, model
     return FinetuneResult(accuracy, train_accuracy, curves.get('loss', []), seconds, ckpt)
 
@@ -123,6 +123,36 @@ def finetune_config(modality: str, seed: int, *, data_root: str, work_dir: str,
     return cfg
 
 
+# Deterministic loading steps: the decoded clips already went through them.
+LOADING_STEPS = ('LoadAudioVideo', 'LoadCachedClip', 'AudioResample', 'KaldiFbank',
+                 'AudioPadCrop', 'AudioNormalize')
+
+
+def train_from_memory(cfg, splits_file: str) -> None:
+    """Train on the decoded training split (:class:`DecodedClipsDataset`): the training
+    pipeline's loading steps are dropped (they must equal the test pipeline's) and its random
+    steps run per sample, in the main process."""
+    def strip(step: dict) -> dict:
+        step = dict(step)
+        if 'clip_sampler' in step:  # random vs centred clip start: one 4 s window here
+            step['clip_sampler'] = {k: v for k, v in step['clip_sampler'].items()
+                                    if k != 'test_mode'}
+        return step
+
+    test_steps = [strip(t) for t in cfg.test_pipeline]
+    random_steps = []
+    for step in cfg.train_pipeline:
+        if step['type'] not in LOADING_STEPS:
+            random_steps.append(dict(step))
+        elif strip(step) not in test_steps:
+            raise ValueError(f'cannot train from the decoded clips: the training pipeline step '
+                             f'{dict(step)} is not in the test pipeline')
+    cfg.train_dataloader.dataset = dict(type='DecodedClipsDataset', splits_file=splits_file,
+                                        split='train', pipeline=random_steps)
+    cfg.train_dataloader.num_workers = 0
+    cfg.train_dataloader.persistent_workers = False
+
+
 @torch.no_grad()
 def split_accuracy(model: torch.nn.Module, split, batch_size: int = 64) -> float:
     """Top-1 accuracy of a classifier on a decoded split (``EvalSplit``): every clip through
@@ -142,3 +172,82 @@ def split_accuracy(model: torch.nn.Module, split, batch_size: int = 64) -> float
     finally:
         model.train(was_training)
     return correct / len(split)
+
+
+# ------------------------------------------------------------------- the demo's phase
+def finetune_jobs(checkpoints: dict, modalities, stages) -> list[tuple]:
+    """``(seed, stage, modality, checkpoint)`` for every seed of ``checkpoints``
+    (``{seed: {stage: path}}``) and every stage and modality; ``random_init`` has no
+    checkpoint (training from scratch). Audio+video first: the longest jobs start first."""
+    order = sorted(modalities, key=lambda m: m != 'av')
+    jobs = []
+    for modality in order:
+        for seed, ckpts in checkpoints.items():
+            for stage in stages:
+                if stage == 'random_init':
+                    jobs.append((seed, stage, modality, None))
+                elif stage in ckpts:
+                    jobs.append((seed, stage, modality, ckpts[stage]))
+    return jobs
+
+
+def _job(job: tuple, options: dict, log_file: Optional[str], threads: int) -> dict:
+    """One fine-tuning run (in a worker process: its output goes to ``log_file``)."""
+    import sys
+    from dataclasses import asdict
+
+    seed, stage, modality, checkpoint = job
+    torch.set_num_threads(threads)
+    if log_file:
+        sys.stdout = sys.stderr = open(log_file, 'w', buffering=1)
+    return asdict(finetune_run(checkpoint, modality, seed, **options))
+
+
+def run_finetune_jobs(jobs: list[tuple], *, work_dir: str, data_root: str,
+                      splits_file: Optional[str], epochs: Optional[int] = None,
+                      cfg_options: Optional[dict] = None, workers: int = 1,
+                      threads: int = 1) -> dict:
+    """Run the jobs, ``workers`` at a time in processes (logs in
+    ``work_dir/seed_N/finetune/<stage>_<modality>.log``; 0: one after another here).
+
+    Returns:
+        ``{seed: {modality: {stage: FinetuneResult as dict}}}``.
+    """
+    import concurrent.futures as cf
+    import multiprocessing as mp
+    import os
+
+    results: dict = {}
+
+    def options(seed, stage, modality) -> dict:
+        return dict(data_root=data_root, splits_file=splits_file, epochs=epochs,
+                    cfg_options=cfg_options,
+                    work_dir=osp.join(work_dir, f'seed_{seed}', 'finetune', f'{stage}_{modality}'))
+
+    def store(job, result) -> None:
+        seed, stage, modality, _ = job
+        results.setdefault(seed, {}).setdefault(modality, {})[stage] = result
+        print(f'[seed {seed}] fine-tuned {stage} ({modality}): held-out accuracy '
+              f'{result["accuracy"]:.3f}, training {result["train_seconds"]:.0f} s', flush=True)
+
+    if workers <= 0:
+        for job in jobs:
+            store(job, _job(job, options(*job[:3]), None, threads))
+        return results
+    with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn'),
+                                max_tasks_per_child=1) as pool:
+        futures = {}
+        for job in jobs:
+            opts = options(*job[:3])
+            os.makedirs(opts['work_dir'], exist_ok=True)
+            futures[pool.submit(_job, job, opts, opts['work_dir'] + '.log', threads)] = job
+        for future in cf.as_completed(futures):
+            job = futures[future]
+            try:
+                store(job, future.result())
+            except Exception as e:
+                for f in futures:
+                    f.cancel()
+                raise RuntimeError(f'fine-tuning {job[1]} ({job[2]}, seed {job[0]}) failed: {e}; '
+                                   f'see {options(*job[:3])["work_dir"]}.log') from e
+    return results

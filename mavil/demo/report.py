@@ -33,6 +33,16 @@ class PhaseTimer:
         return sum(self.seconds.values())
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its finished children (the seed
+    processes, data-loader workers, generator workers): on an idle machine with C cores the
+    demo cannot take less than this / C."""
+    import resource
+    own, children = (resource.getrusage(w) for w in (resource.RUSAGE_SELF,
+                                                     resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def aggregate(rows_by_seed: dict[int, dict[str, dict[str, float]]], stages: Sequence[str], *,
               n_train: int, n_test: int) -> dict:
     """``{seed: {stage: row}}`` -> the report.
@@ -85,3 +95,135 @@ def markdown_table(report: dict) -> str:
     lines.append('| chance | ' + ' | '.join(f'{report["chance"][m]:.3f}' for m in METRICS)
                  + ' |')
     return '\n'.join(lines)
+
+
+# ------------------------------------------------------------------------ fine-tuning
+FT_MODALITIES = {'audio': 'audio', 'video': 'video', 'av': 'audio+video'}
+# each step of the paper's order: (better, worse) as the paper has it
+COMPARISONS = (('mae_only', 'random_init'), ('stage1', 'mae_only'), ('stage2_iter1', 'stage1'))
+
+
+def _summary(values: list[float]) -> dict:
+    """mean, spread (half the range) and the values."""
+    return dict(mean=sum(values) / len(values), spread=(max(values) - min(values)) / 2,
+                per_seed=values)
+
+
+def finetune_section(finetuned: dict, stages: Sequence[str]) -> dict:
+    """``{seed: {modality: {stage: FinetuneResult as dict}}}`` -> the report's ``finetune``
+    entry: :func:`aggregate_finetune` of the accuracies, plus each run's held-out and
+    training accuracy and training time (``runs``)."""
+    section = aggregate_finetune(
+        {seed: {m: {st: r['accuracy'] for st, r in by_stage.items()}
+                for m, by_stage in by_mod.items()} for seed, by_mod in finetuned.items()},
+        stages)
+    section['runs'] = {
+        seed: {m: {st: {k: r[k] for k in ('accuracy', 'train_accuracy', 'train_seconds')}
+                   for st, r in by_stage.items()} for m, by_stage in by_mod.items()}
+        for seed, by_mod in finetuned.items()}
+    return section
+
+
+def aggregate_finetune(acc_by_seed: dict, stages: Sequence[str]) -> dict:
+    """``{seed: {modality: {stage: accuracy}}}`` -> ``{'accuracy': {modality: {stage:
+    summary}}, 'paired': {modality: {'A - B': summary + 'holds' (seeds with A > B)}}}``.
+
+    A paired difference is taken within each seed (same seed, same fine-tuning draws apart
+    from the initial weights), so it shows whether an order holds seed by seed.
+    """
+    seeds = sorted(acc_by_seed)
+    modalities = [m for m in FT_MODALITIES if m in acc_by_seed[seeds[0]]]
+    out: dict = dict(seeds=seeds, accuracy={}, paired={})
+    for modality in modalities:
+        have = [s for s in stages if all(s in acc_by_seed[seed].get(modality, {})
+                                          for seed in seeds)]
+        out['accuracy'][modality] = {
+            s: _summary([float(acc_by_seed[seed][modality][s]) for seed in seeds]) for s in have}
+        out['paired'][modality] = {}
+        for better, worse in COMPARISONS:
+            if better in have and worse in have:
+                diffs = [float(acc_by_seed[seed][modality][better])
+                         - float(acc_by_seed[seed][modality][worse]) for seed in seeds]
+                out['paired'][modality][f'{better} - {worse}'] = dict(
+                    _summary(diffs), holds=sum(d > 0 for d in diffs))
+    return out
+
+
+def paired_probe_differences(report: dict) -> dict:
+    """The same paired differences for the linear probes of ``report['stages']``."""
+    out = {}
+    for metric in ('audio_probe_acc', 'video_probe_acc'):
+        out[metric] = {}
+        for better, worse in COMPARISONS:
+            if better in report['stages'] and worse in report['stages']:
+                diffs = [b - w for b, w in zip(report['stages'][better][metric]['per_seed'],
+                                               report['stages'][worse][metric]['per_seed'])]
+                out[metric][f'{better} - {worse}'] = dict(_summary(diffs),
+                                                          holds=sum(d > 0 for d in diffs))
+    return out
+
+
+def format_finetune(ft: dict, n_train: int, n_test: int, chance: float) -> str:
+    """Fine-tuning accuracy per stage and head, then the paired differences per seed."""
+    mods = list(ft['accuracy'])
+    n = len(ft['seeds'])
+    lines = [f'Fine-tuning (configs/demo/finetune_*.py): top-1 on {n_test} held-out clips, '
+             f'trained on {n_train}; mean +- spread over seeds {ft["seeds"]}',
+             f'{"stage":<14}' + ''.join(f'{FT_MODALITIES[m]:>18}' for m in mods)]
+    stages = list(dict.fromkeys(s for m in mods for s in ft['accuracy'][m]))
+    for stage in stages:
+        lines.append(f'{stage:<14}' + ''.join(
+            f'{ft["accuracy"][m][stage]["mean"]:>11.3f} +-{ft["accuracy"][m][stage]["spread"]:.3f}'
+            if stage in ft['accuracy'][m] else f'{"-":>18}' for m in mods))
+    lines.append(f'{"chance":<14}' + ''.join(f'{chance:>18.3f}' for _ in mods))
+    lines.append(f'\nPaired differences (same seed), mean +- spread, seeds where it is > 0 of '
+                 f'{n}, per seed:')
+    for m in mods:
+        for name, d in ft['paired'][m].items():
+            lines.append(f'  {FT_MODALITIES[m]:<12} {name:<26} {d["mean"]:+.3f} +-'
+                         f'{d["spread"]:.3f}  {d["holds"]}/{n}  ['
+                         + ', '.join(f'{v:+.3f}' for v in d['per_seed']) + ']')
+    return '\n'.join(lines)
+
+
+def format_paired_probes(paired: dict, n: int) -> str:
+    lines = ['Linear probes, paired differences (same seed):']
+    for metric, rows in paired.items():
+        for name, d in rows.items():
+            lines.append(f'  {METRICS[metric]:<12} {name:<26} {d["mean"]:+.3f} +-'
+                         f'{d["spread"]:.3f}  {d["holds"]}/{n}  ['
+                         + ', '.join(f'{v:+.3f}' for v in d['per_seed']) + ']')
+    return '\n'.join(lines)
+
+
+def markdown_finetune(ft: dict, chance: float) -> str:
+    """The fine-tuning tables as Markdown (docs/demo.md)."""
+    mods = list(ft['accuracy'])
+    n = len(ft['seeds'])
+    lines = ['| stage | ' + ' | '.join(FT_MODALITIES[m] for m in mods) + ' |',
+             '|' + ' --- |' * (len(mods) + 1)]
+    stages = list(dict.fromkeys(s for m in mods for s in ft['accuracy'][m]))
+    for stage in stages:
+        lines.append(f'| {stage} | ' + ' | '.join(
+            f'{ft["accuracy"][m][stage]["mean"]:.3f} ± {ft["accuracy"][m][stage]["spread"]:.3f}'
+            if stage in ft['accuracy'][m] else '-' for m in mods) + ' |')
+    lines.append('| chance | ' + ' | '.join(f'{chance:.3f}' for _ in mods) + ' |')
+    lines += ['', '| head | comparison | mean ± spread | > 0 on | per seed |',
+              '| --- | --- | --- | --- | --- |']
+    for m in mods:
+        for name, d in ft['paired'][m].items():
+            lines.append(f'| {FT_MODALITIES[m]} | {name} | {d["mean"]:+.3f} ± {d["spread"]:.3f} '
+                         f'| {d["holds"]}/{n} | '
+                         + ', '.join(f'{v:+.3f}' for v in d['per_seed']) + ' |')
+    return '\n'.join(lines)
+
+
+def format_full_report(report: dict) -> str:
+    """Retrieval and probes, their paired differences, and fine-tuning when it ran."""
+    parts = [format_report(report)]
+    if 'probe_paired' in report:
+        parts.append(format_paired_probes(report['probe_paired'], len(report['seeds'])))
+    if 'finetune' in report:
+        parts.append(format_finetune(report['finetune'], report['n_train'], report['n_test'],
+                                     report['chance']['audio_probe_acc']))
+    return '\n\n'.join(parts)

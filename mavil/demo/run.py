@@ -1,5 +1,6 @@
 """``make demo``: built-in data -> MAE-only baseline, MAViL stage 1 and one stage-2 iteration,
-each trained with 2 model seeds -> retrieval / linear-probe report (mean +- spread) + figures.
+each trained with several model seeds -> retrieval / linear-probe / fine-tuning report (mean +-
+spread, paired differences) + figures.
 
 Phases (each timed; the times are printed and saved to ``WORK_DIR/timings.json``):
 
@@ -24,9 +25,10 @@ Phases (each timed; the times are printed and saved to ``WORK_DIR/timings.json``
    Each trained model is MMEngine training from the clip cache, with its checkpoint in
    ``WORK_DIR/seed_N/<stage>``; each row is audio<->video retrieval on the held-out split plus
    linear probes (trained on the training split's embeddings).
-4. ``report``: ``report.json`` / ``report.png`` (mean +- spread over seeds), ``loss_curve.png``
-   and ``reconstruction.png`` (the first seed's stage-1 model on one held-out clip, drawn in
-   that seed's process right after its stage-1 training).
+4. ``finetune`` (:mod:`mavil.demo.finetune`): every model of every seed fine-tuned on the
+   training split's labels per head, tested on the held-out split (docs/demo.md).
+5. ``report``: ``report.json`` / ``report.png`` (mean +- spread over seeds, paired
+   differences per seed), ``loss_curve.png``, ``reconstruction.png``.
 """
 import argparse
 import json
@@ -42,13 +44,17 @@ import torch
 
 from mavil.apis.stages import build_runner, teacher_options
 from .evaluate import EvalSplit, evaluate_model, load_eval_split
-from .figures import plot_losses, plot_reconstruction, plot_report
+from .figures import plot_reconstruction, write_outputs
+from .finetune import finetune_jobs, run_finetune_jobs
 from .generator import DATA_KINDS, DemoDataConfig, data_config, ensure_dataset
-from .report import METRICS, PhaseTimer, aggregate, format_report
+from .report import (METRICS, PhaseTimer, aggregate, cpu_seconds, finetune_section,
+                     format_full_report, paired_probe_differences)
 from .stages import build_dataset, ensure_cache, load_stage_config, train_stage, unwrap
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STAGES = ('random_init', 'mae_only', 'stage1', 'stage2_iter1')
+FULL_SEEDS = (0, 1, 2)  # --full
+FULL_MODALITIES = ('audio', 'video', 'av')
 
 
 @dataclass
@@ -78,6 +84,13 @@ class DemoSettings:
     stage2_options: dict = field(default_factory=dict)  # applied to the stage-2 config only
     reconstruction: bool = True
     cache_dir: Optional[str] = None  # set by run_demo: the clip cache the stages read
+    finetune: bool = True  # fine-tune every model on the labels, test it (finetune.py)
+    # the quick default (fits `make demo`'s 10 minutes; docs/demo.md): the audio head, 6
+    # epochs; --full: every head, the configs' 15 epochs, FULL_SEEDS
+    finetune_modalities: tuple = ('audio', )  # of 'audio', 'video', 'av'
+    finetune_epochs: Optional[int] = 6  # None: the configs' (configs/demo/finetune_*.py)
+    finetune_workers: int = 2  # fine-tuning processes at a time (with ``parallel``)
+    finetune_options: dict = field(default_factory=dict)  # overrides for every finetune config
 
 
 # ------------------------------------------------------------------------- one seed
@@ -269,40 +282,34 @@ def _run_demo(settings: DemoSettings) -> dict:
 
     with timer('seeds'):
         results = run_seeds(settings, splits_file, train_split, test_split)
+    finetuned = None
+    if settings.finetune:  # phase `finetune`: mavil/demo/finetune.py, docs/demo.md
+        with timer('finetune'):
+            finetuned = run_finetune_jobs(
+                finetune_jobs({s: r['checkpoints'] for s, r in results.items()},
+                              settings.finetune_modalities, STAGES),
+                work_dir=work_dir, data_root=settings.data_root, splits_file=splits_file,
+                epochs=settings.finetune_epochs, cfg_options=settings.finetune_options,
+                workers=settings.finetune_workers if settings.parallel else 0,
+                threads=settings.threads)
     with timer('report'):
         report = aggregate({s: r['rows'] for s, r in results.items()}, STAGES,
                            n_train=len(train_split), n_test=len(test_split))
+        report['probe_paired'] = paired_probe_differences(report)
+        if finetuned is not None:
+            report['finetune'] = finetune_section(finetuned, STAGES)
         report['settings'] = {k: v for k, v in asdict(settings).items()
                               if k not in ('progress',)}
-        _write_outputs(work_dir, report, results, timer)
-    cpu = _cpu_seconds()
+        write_outputs(work_dir, report, results)
+    cpu = cpu_seconds()
     with open(osp.join(work_dir, 'timings.json'), 'w') as f:
         json.dump(dict(timer.seconds, total=timer.total, cpu_seconds=cpu,
                        per_seed={s: r['timings'] for s, r in results.items()}), f, indent=2)
-    print('\n' + format_report(report))
+    print('\n' + format_full_report(report))
     print('\nphase times: ' + ', '.join(f'{k} {v:.1f} s' for k, v in timer.seconds.items())
           + f'; total {timer.total:.1f} s wall, {cpu:.0f} s CPU (all processes)')
     print(f'outputs: {work_dir}/{{report.json,report.png,loss_curve.png,reconstruction.png}}')
     return report
-
-
-def _cpu_seconds() -> float:
-    """User + system CPU seconds of this process and of its finished children (the seed
-    processes, data-loader workers, generator workers): on an idle machine with C cores the
-    demo cannot take less than this / C."""
-    import resource
-    own, children = (resource.getrusage(w) for w in (resource.RUSAGE_SELF,
-                                                     resource.RUSAGE_CHILDREN))
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
-def _write_outputs(work_dir: str, report: dict, results: dict, timer: PhaseTimer) -> None:
-    with open(osp.join(work_dir, 'report.json'), 'w') as f:
-        json.dump(report, f, indent=2)
-    plot_report(report, osp.join(work_dir, 'report.png'))
-    curves = {s: r['curves'] for s, r in results.items() if r['curves']}
-    if curves:
-        plot_losses(curves, osp.join(work_dir, 'loss_curve.png'))
 
 
 def _kind_path(path: str, kind: str) -> str:
@@ -332,7 +339,8 @@ def parse_args(argv=None) -> DemoSettings:
     p.add_argument('--data-seed', type=int, default=d.data_seed,
                    help='seed of the generated clips: another seed gives a held-out dataset of '
                    'the same kind (use another --data-root and --work-dir)')
-    p.add_argument('--seeds', type=int, nargs='+', default=list(d.seeds))
+    p.add_argument('--seeds', type=int, nargs='+', default=None,
+                   help=f'model seeds (default: {list(d.seeds)}; --full: {list(FULL_SEEDS)})')
     p.add_argument('--sequential', action='store_true', help='seeds one after another')
     p.add_argument('--stage1-iters', type=int, default=None)
     p.add_argument('--stage2-iters', type=int, default=None)
@@ -344,11 +352,28 @@ def parse_args(argv=None) -> DemoSettings:
     p.add_argument('--probe-steps', type=int, default=d.probe_steps)
     p.add_argument('--no-progress', action='store_true')
     p.add_argument('--threads', type=int, default=d.threads, help='torch threads per process')
+    p.add_argument('--full', action='store_true',
+                   help=f'the full run: seeds {FULL_SEEDS}, fine-tuning of the audio, video '
+                   'and audio+video heads (default: the quick run, see docs/demo.md)')
+    p.add_argument('--no-finetune', action='store_true', help='skip the fine-tuning phase')
+    p.add_argument('--finetune-modalities', nargs='+', choices=('audio', 'video', 'av'),
+                   default=None, help="heads to fine-tune (default: audio; --full: all three)")
+    p.add_argument('--finetune-epochs', type=int, default=None,
+                   help=f'fine-tuning epochs (default: {d.finetune_epochs}; --full: 15)')
+    p.add_argument('--finetune-workers', type=int, default=d.finetune_workers,
+                   help='fine-tuning processes at a time')
+    p.add_argument('--finetune-options', nargs='+', action=DictAction, default={},
+                   help='overrides for the fine-tuning configs, e.g. train_cfg.max_epochs=5')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                    help='overrides for every stage config, e.g. model.inter_loss.loss_weight=1')
     p.add_argument('--stage2-options', nargs='+', action=DictAction, default={},
                    help='overrides for the stage-2 config, e.g. model.target.normalize=True')
     a = p.parse_args(argv)
+    if a.seeds is None:
+        a.seeds = FULL_SEEDS if a.full else d.seeds
+    modalities = a.finetune_modalities or (FULL_MODALITIES if a.full else d.finetune_modalities)
+    if a.finetune_epochs is None and not a.full:
+        a.finetune_epochs = d.finetune_epochs
     return DemoSettings(
         data_root=a.data_root or _kind_path(d.data_root, a.data_kind),
         work_dir=a.work_dir or _kind_path(d.work_dir, a.data_kind),
@@ -361,7 +386,9 @@ def parse_args(argv=None) -> DemoSettings:
         reconstruction=not a.no_reconstruction,
         probe_steps=a.probe_steps,
         progress=not a.no_progress, threads=a.threads, cfg_options=a.cfg_options,
-        stage2_options=a.stage2_options)
+        stage2_options=a.stage2_options, finetune=not a.no_finetune,
+        finetune_modalities=tuple(modalities), finetune_epochs=a.finetune_epochs,
+        finetune_workers=a.finetune_workers, finetune_options=a.finetune_options)
 
 
 def main(argv=None) -> dict:

@@ -12,7 +12,7 @@ def test_demo_end_to_end_small(tmp_path, capsys):
     settings = DemoSettings(
         data_root=str(tmp_path / 'data'), work_dir=str(tmp_path / 'work'), num_clips=16,
         seeds=(0, 1), parallel=False, stage1_iters=2, stage2_iters=2, batch_size=4,
-        probe_steps=20, progress=False)
+        probe_steps=20, progress=False, finetune_modalities=('av', ), finetune_epochs=2)
     report = run_demo(settings)
 
     work = tmp_path / 'work'
@@ -25,6 +25,20 @@ def test_demo_end_to_end_small(tmp_path, capsys):
             assert len(cell['per_seed']) == 2 and all(0 <= v <= 1 for v in cell['per_seed'])
             assert abs(cell['mean'] - sum(cell['per_seed']) / 2) < 1e-9
     assert saved['chance']['a2v_r1'] == 1 / 8 and saved['chance']['audio_probe_acc'] == 1 / 8
+    # fine-tuning: every stage of every seed, paired differences of each step of the order
+    ft = saved['finetune']
+    assert ft['seeds'] == [0, 1] and list(ft['accuracy']) == ['av']
+    assert list(ft['accuracy']['av']) == list(STAGES)
+    assert list(ft['paired']['av']) == ['mae_only - random_init', 'stage1 - mae_only',
+                                        'stage2_iter1 - stage1']
+    runs = ft['runs']
+    for stage, cell in ft['accuracy']['av'].items():
+        assert cell['per_seed'] == [runs[str(s)]['av'][stage]['accuracy'] for s in (0, 1)]
+    d = ft['paired']['av']['stage1 - mae_only']
+    assert d['per_seed'] == [runs[str(s)]['av']['stage1']['accuracy']
+                             - runs[str(s)]['av']['mae_only']['accuracy'] for s in (0, 1)]
+    assert (work / 'seed_1' / 'finetune' / 'stage2_iter1_av' / 'epoch_2.pth').is_file()
+    assert set(saved['probe_paired']) == {'audio_probe_acc', 'video_probe_acc'}
     for picture in ('loss_curve.png', 'report.png'):
         assert (work / picture).stat().st_size > 10_000, picture
     timings = json.loads((work / 'timings.json').read_text())
@@ -42,15 +56,21 @@ def test_demo_end_to_end_small(tmp_path, capsys):
         assert load.type == 'LoadCachedClip' and load.cache == str(work / 'cache')
     out = capsys.readouterr().out
     assert 'phase times:' in out and 'stage2_iter1' in out and 'mae_only' in out
+    assert 'Paired differences (same seed)' in out and 'finetune' in timings
 
 
 def test_demo_parts_run_in_their_own_processes(tmp_path):
     settings = DemoSettings(
         data_root=str(tmp_path / 'data'), work_dir=str(tmp_path / 'work'), num_clips=16,
         seeds=(3,), stage1_iters=2, batch_size=4, mae_only=False, stage2=False,
-        reconstruction=False, probe_steps=5, progress=False)
+        reconstruction=False, probe_steps=5, progress=False, finetune_modalities=('audio', ),
+        finetune_epochs=2)
     report = run_demo(settings)
     assert list(report['stages']) == ['random_init', 'stage1'] and report['seeds'] == [3]
+    # fine-tuning ran in worker processes, each with its log
+    assert list(report['finetune']['accuracy']['audio']) == ['random_init', 'stage1']
+    ft_log = (tmp_path / 'work' / 'seed_3' / 'finetune' / 'stage1_audio.log').read_text()
+    assert 'Epoch(train)' in ft_log and 'matched' in ft_log  # the stage-1 encoder was loaded
     log = (tmp_path / 'work' / 'seed_3' / 'mavil.log').read_text()
     assert '[seed 3] stage1:' in log  # the child's output went to its log
     result = json.loads((tmp_path / 'work' / 'seed_3' / 'mavil.json').read_text())
