@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Clips per second per core for the stage-1 training sample: the clip cache vs today's PyAV
+"""Clips per second per core for the stage-1 training sample: the clip cache vs the PyAV
 reader on the video files vs a CAV-MAE-style layout (JPEG frame files + 16 kHz wav), on the
 same clips in one run; bytes per clip; build rate.
 

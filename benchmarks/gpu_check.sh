@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One unattended GPU check (issue 13), under 8 minutes on one CUDA GPU:
+# One unattended GPU check, under 8 minutes on one CUDA GPU:
 #   1. the CUDA-only tests (tests/gpu: xformers == SDPA forward + backward, a bf16 autocast
 #      training step, a one-process NCCL group) and the CUDA cases of the attention tests;
 #   2. the ViT-B stage-1 training step at batch 32: sdpa vs xformers, fp32 vs bf16, torch.compile

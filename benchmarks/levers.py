@@ -149,7 +149,7 @@ def gather_rows(args, model) -> list:
     x = torch.randn(B, 1 + K, E, requires_grad=True)
     token = dec.mask_token
 
-    def cat_gather(x):  # today's MaskedDecoder
+    def cat_gather(x):  # MaskedDecoder's gather (concatenate cls + visible)
         cls, visible = x[:, :1], x[:, 1:]
         fill = token.expand(B, N - K, -1)
         tokens = gather_tokens(torch.cat([visible, fill], dim=1), mask.ids_restore)

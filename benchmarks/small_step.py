@@ -1,8 +1,9 @@
 #!/usr/bin/env python
-"""A small model's whole training step on one CPU thread, today's vs a faster one, side by side.
+"""A small model's whole training step on one CPU thread, plain layers + per-tensor groups vs the
+repository's layers + merged groups, side by side.
 
     python benchmarks/small_step.py [--config configs/demo/stage1.py] [--batch-size 32]
-        [--steps 6] [--warmup 2] [--new-options model.audio_encoder.attn_backend=math ...]
+        [--steps 6] [--warmup 2] [--tuned-options model.audio_encoder.attn_backend=math ...]
         [--compile] [--dry-run]
 
 One step is the demo's training iteration from the loaded clip on: the random steps of the
@@ -12,16 +13,17 @@ The loading steps (the clip cache read, the fbank: :data:`LOADING_STEPS`; ~1.9 m
 demo sample, docs/performance.md "Clip cache") are left out: random clips of their output
 shapes (audio ``[1, T, F]`` float, video ``[3, T, H, W]`` uint8) stand in for them.
 
-  today: the config as it is, with the layers as they were before this benchmark's changes:
-         the patch embedding as a strided conv, the masked MSE as (pred - target).pow(2), the
-         decoders' norm and head on [CLS] too (:func:`use_todays_layers`; same values within
-         float rounding, tests/models).
-  new:   the code as it is, the config with ``--new-options`` (cfg overrides), param groups
+  plain: the config with MMEngine's per-tensor param groups and plain layers: the patch
+         embedding as a strided conv, the masked MSE as (pred - target).pow(2), the decoders'
+         norm and head on [CLS] too (:func:`use_plain_layers`; same values within float
+         rounding, tests/models).
+  tuned: the repository's layers (linear patch embedding), the config with
+         ``--tuned-options`` (cfg overrides), param groups
          with equal settings merged (``--merge-groups``, default on: one fused AdamW call per
          setting instead of one per tensor) and, with ``--compile``, ``torch.compile`` on
          ``model.loss`` (its compile time is reported apart; its first steps are warm-up).
 
-Both models start from the same weights; their steps alternate (today, new, new, today, ...)
+Both models start from the same weights; their steps alternate (plain, tuned, tuned, plain, ...)
 so that load from other processes hits both alike. Clock: the process's CPU time on one
 thread, which does not count time spent descheduled on a shared machine. Work: training FLOPs
 of the step (mavil/analysis/throughput.py: 3 x the masked-view forward, intra view included)
@@ -38,6 +40,7 @@ import sys
 import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+PLAIN = 'conv patch embed, per-tensor groups'  # the reference row
 sys.path.insert(0, ROOT)
 
 DRY_RUN_BATCH = 4
@@ -52,11 +55,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--batch-size', type=int, default=None, help='default: the config\'s')
     p.add_argument('--steps', type=int, default=6, help='timed steps per case')
     p.add_argument('--warmup', type=int, default=2, help='untimed steps per case')
-    p.add_argument('--new-options', nargs='*', default=[], metavar='KEY=VALUE',
-                   help='config overrides of the new step')
+    p.add_argument('--tuned-options', nargs='*', default=[], metavar='KEY=VALUE',
+                   help='config overrides of the tuned step')
     p.add_argument('--merge-groups', type=int, default=1, choices=[0, 1],
-                   help='new step: merge param groups with equal settings')
-    p.add_argument('--compile', action='store_true', help='new step: torch.compile(model.loss)')
+                   help='tuned step: merge param groups with equal settings')
+    p.add_argument('--compile', action='store_true', help='tuned step: torch.compile(model.loss)')
     p.add_argument('--dry-run', action='store_true', help=f'batch {DRY_RUN_BATCH}, seconds')
     return p.parse_args(argv)
 
@@ -76,9 +79,9 @@ def clip_shapes(cfg) -> dict:
             'video': (3, *cfg.model.video_encoder.input_size)}
 
 
-def use_todays_layers(model) -> None:
-    """Give ``model``'s patch embeddings and masked MSE losses today's forward (per
-    instance): the strided conv and the elementwise squared error."""
+def use_plain_layers(model) -> None:
+    """Give ``model``'s patch embeddings, masked MSE losses and decoders the plain forward (per
+    instance): the strided conv, the elementwise squared error, norm and head on [CLS] too."""
     import types
 
     import torch
@@ -124,10 +127,10 @@ class Case:
         self.name = name
         self.model = MODELS.build(copy.deepcopy(cfg.model)).train()
         self.model.load_state_dict(state)
-        if name == 'today':
-            use_todays_layers(self.model)
+        if name == PLAIN:
+            use_plain_layers(self.model)
         optim_cfg = copy.deepcopy(cfg.optim_wrapper)
-        if name == 'today':  # MMEngine's constructor: one group per tensor
+        if name == PLAIN:  # MMEngine's constructor: one group per tensor
             optim_cfg.pop('constructor', None)
         self.wrapper = build_optim_wrapper(self.model, optim_cfg)
         if merge_groups:
@@ -175,14 +178,14 @@ def main(argv=None) -> dict:
     DefaultScope.get_instance('small_step', scope_name='mavil')  # as the runner does
     MMLogger.get_current_instance().setLevel(logging.WARNING)  # paramwise listing
     base: list[str] = []
-    cfg_today = load_cfg(args.config, base)
-    cfg_new = load_cfg(args.config, base + args.new_options)
+    cfg_plain = load_cfg(args.config, base)
+    cfg_tuned = load_cfg(args.config, base + args.tuned_options)
     batch = args.batch_size or (DRY_RUN_BATCH if args.dry_run else
-                                cfg_today.train_dataloader.batch_size)
+                                cfg_plain.train_dataloader.batch_size)
     torch.manual_seed(0)
-    state = MODELS.build(copy.deepcopy(cfg_today.model)).state_dict()
-    flops = training_flops_per_sample(MODELS.build(copy.deepcopy(cfg_today.model))) * batch
-    shapes = clip_shapes(cfg_today)
+    state = MODELS.build(copy.deepcopy(cfg_plain.model)).state_dict()
+    flops = training_flops_per_sample(MODELS.build(copy.deepcopy(cfg_plain.model))) * batch
+    shapes = clip_shapes(cfg_plain)
     gen = torch.Generator().manual_seed(0)
     clips = [dict(audio=torch.randn(shapes['audio'], generator=gen),
                   video=torch.randint(0, 256, shapes['video'], generator=gen,
@@ -192,18 +195,19 @@ def main(argv=None) -> dict:
     load_before = os.getloadavg()[0]
     size = 256 if args.dry_run else 1024
     peaks = [matmul_flops_per_s(torch.float32, size=size, clock=time.process_time)]
-    today = Case('today', cfg_today, state, False, False)
-    new = Case('new', cfg_new, state, bool(args.merge_groups), args.compile)
+    plain = Case(PLAIN, cfg_plain, state, False, False)
+    tuned = Case(f'linear patch embed, {"merged" if args.merge_groups else "per-tensor"} groups',
+                 cfg_tuned, state, bool(args.merge_groups), args.compile)
     if args.compile:  # the first call compiles: its time is the compile cost
         wall = time.perf_counter()
-        new.compile_s = (new.step(clips, False), time.perf_counter() - wall)
+        tuned.compile_s = (tuned.step(clips, False), time.perf_counter() - wall)
     for r in range(args.warmup + args.steps):
-        for case in ((today, new) if r % 2 == 0 else (new, today)):
+        for case in ((plain, tuned) if r % 2 == 0 else (tuned, plain)):
             case.step(clips, record=r >= args.warmup)
     peaks.append(matmul_flops_per_s(torch.float32, size=size, clock=time.process_time))
     peak = max(peaks)
     rows = {}
-    for case in (today, new):
+    for case in (plain, tuned):
         best, median = min(case.times), statistics.median(case.times)
         rows[case.name] = dict(best_s=best, median_s=median, gflops=flops / median / 1e9,
                                peak_share=flops / median / peak,
@@ -215,22 +219,22 @@ def main(argv=None) -> dict:
           f'{peak / 1e9:.0f} GFLOP/s ({size}^2, best of before/after: '
           f'{", ".join(f"{p / 1e9:.0f}" for p in peaks)}); {args.steps} timed steps per case '
           f'after {args.warmup} warm-up, alternating')
-    print(f'new: {" ".join(args.new_options) or "no config change"}; param groups '
-          f'{len(today.wrapper.optimizer.param_groups)} (today) -> '
-          f'{len(new.wrapper.optimizer.param_groups)}'
+    print(f'tuned: {" ".join(args.tuned_options) or "no config change"}; param groups '
+          f'{len(plain.wrapper.optimizer.param_groups)} (plain) -> '
+          f'{len(tuned.wrapper.optimizer.param_groups)}'
           f'{"; torch.compile(model.loss)" if args.compile else ""}')
-    if new.compile_s:
-        print(f'compile (first new step): {new.compile_s[0]:.1f} CPU s, '
-              f'{new.compile_s[1]:.1f} s wall')
+    if tuned.compile_s:
+        print(f'compile (first tuned step): {tuned.compile_s[0]:.1f} CPU s, '
+              f'{tuned.compile_s[1]:.1f} s wall')
     print('| step | best s | median s | of which data s | GFLOP/s (median) | share of fp32 peak |')
     print('| --- | ---: | ---: | ---: | ---: | ---: |')
     for name, r in rows.items():
         print(f'| {name} | {r["best_s"]:.3f} | {r["median_s"]:.3f} | {r["data_s"]:.3f} | '
               f'{r["gflops"]:.0f} | {100 * r["peak_share"]:.0f} % |')
-    ratio = rows['today']['median_s'] / rows['new']['median_s']
-    print(f'new / today, training work per CPU-second: {ratio:.2f}x (medians; best: '
-          f'{rows["today"]["best_s"] / rows["new"]["best_s"]:.2f}x)')
-    return dict(rows=rows, ratio=ratio, peak=peak, flops=flops, compile_s=new.compile_s)
+    ratio = rows[plain.name]['median_s'] / rows[tuned.name]['median_s']
+    print(f'tuned / plain, training work per CPU-second: {ratio:.2f}x (medians; best: '
+          f'{rows[plain.name]["best_s"] / rows[tuned.name]["best_s"]:.2f}x)')
+    return dict(rows=rows, ratio=ratio, peak=peak, flops=flops, compile_s=tuned.compile_s)
 
 
 if __name__ == '__main__':

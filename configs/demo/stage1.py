@@ -14,7 +14,7 @@ cache = 'work_dirs/demo/cache'
 tiny_arch = dict(_delete_=True, embed_dim=128, depth=4, num_heads=4)
 # Tuned for a few hundred CPU iterations: 70 % masking and alpha 0.5 (paper: 80 %, 0.1) make the
 # contrast learn the audio-visual pairing sooner (in-batch contrast accuracy 0.47 vs 0.25 after
-# 400 iterations in our sweep); the paper's values work too, more slowly.
+# 400 iterations, measured on the demo clips); the paper's values work too, more slowly.
 model = dict(
     audio_encoder=dict(arch=tiny_arch, input_size=(400, 64), patch_size=(16, 16), mask_ratio=0.7),
     video_encoder=dict(  # from scratch (init_cfg=None): no image checkpoint fits this size

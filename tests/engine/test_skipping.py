@@ -1,6 +1,6 @@
 """Skipped clips never crash a run below the skip limit: a batch shrunk below 2 (or emptied)
 by skips is a skipped step (no update), counted and logged with its files; every skip is
-logged with its step, and each epoch ends with a summary (items 6 and 10)."""
+logged with its step, and each epoch ends with a summary."""
 import json
 from types import SimpleNamespace
 
