@@ -31,7 +31,7 @@ from typing import Union
 
 import numpy as np
 
-from .generator import NUM_HARMONICS, SHAPES, DemoDataConfig, is_test
+from .melody import NUM_HARMONICS, SHAPES, DemoDataConfig, is_test
 from .render import _bounce, _envelope, _shape_mask
 
 GLIDES = ('rising', 'falling')
@@ -53,7 +53,7 @@ VERSION = 1  # bump when the rendering changes: existing data is then regenerate
 
 @dataclass(frozen=True)
 class CategoryDataConfig(DemoDataConfig):
-    """:class:`~mavil.demo.generator.DemoDataConfig` of the ``category`` kind (same fields)."""
+    """:class:`~mavil.demo.melody.DemoDataConfig` of the ``category`` kind (same fields)."""
     kind: str = 'category'
     version: int = field(default=VERSION)
 
@@ -67,9 +67,6 @@ class CategoryDataConfig(DemoDataConfig):
 
     def draw(self, index: int) -> 'CategoryClipSpec':
         return draw_clip(index, self)
-
-    def write(self, spec: 'CategoryClipSpec', root: Union[str, Path]) -> Path:
-        return write_clip(spec, self, root)
 
 
 @dataclass(frozen=True)
@@ -222,7 +219,7 @@ def render_audio(spec: CategoryClipSpec, cfg: DemoDataConfig) -> np.ndarray:
 
 
 def write_clip(spec: CategoryClipSpec, cfg: DemoDataConfig, root: Union[str, Path]) -> Path:
-    from mavil.datasets.media_writer import write_av_clip
+    from mavil.datasets.media_writer import write_av_clip  # PyAV only when writing files
     return write_av_clip(Path(root) / spec.filename, frames=render_video(spec, cfg),
                          fps=cfg.fps, waveform=render_audio(spec, cfg),
                          sample_rate=cfg.sample_rate, crf=20, faststart=True)

@@ -1,13 +1,13 @@
-"""Rendering of a demo clip's draws (:class:`mavil.demo.generator.ClipSpec`) into frames and a
+"""Rendering of a demo clip's draws (:class:`mavil.demo.melody.ClipSpec`) into frames and a
 waveform, and writing them as one .mp4 file. What is drawn, and why, is documented in
-:mod:`mavil.demo.generator`."""
+:mod:`mavil.demo.melody`."""
 import math
 from pathlib import Path
 from typing import Union
 
 import numpy as np
 
-from .generator import CLASSES, NUM_HARMONICS, SHAPES, ClipSpec, DemoDataConfig, loudness
+from .melody import CLASSES, NUM_HARMONICS, SHAPES, ClipSpec, DemoDataConfig, loudness
 
 
 def _shape_mask(shape: str, yy: np.ndarray, xx: np.ndarray, cx: float, cy: float,

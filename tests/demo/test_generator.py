@@ -13,10 +13,10 @@ import pytest
 import torch
 
 from mavil.datasets import AVDataset, open_media
-from mavil.demo.generator import (CLASS_NAMES, CLASSES, CONTOURS, MARKER, MAX_RADIUS, MIN_RADIUS,
-                                  NOTE_GAP, NUM_CLASSES, PITCH_OCTAVES, DemoDataConfig,
-                                  draw_clip, ensure_dataset, generate, is_complete, is_test,
-                                  loudness)
+from mavil.demo.generator import MARKER, ensure_dataset, generate, is_complete
+from mavil.demo.melody import (CLASS_NAMES, CLASSES, CONTOURS, MAX_RADIUS, MIN_RADIUS, NOTE_GAP,
+                               NUM_CLASSES, PITCH_OCTAVES, DemoDataConfig, draw_clip, is_test,
+                               loudness)
 from mavil.demo.render import object_track, render_audio, render_video
 from .conftest import SMALL
 
