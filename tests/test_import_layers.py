@@ -90,3 +90,12 @@ def test_import_cycles_finds_a_function_level_cycle(tmp_path):
 
 def test_demo_modules_import_no_cycle():
     assert import_cycles('mavil.demo') == []
+
+
+def test_nothing_outside_the_demo_imports_it():
+    demo = ROOT / 'mavil' / 'demo'
+    offending = [f'{f.relative_to(ROOT)} imports {name}'
+                 for f in sorted((ROOT / 'mavil').rglob('*.py')) if demo not in f.parents
+                 for name in imported_modules(f)
+                 if name == 'mavil.demo' or name.startswith('mavil.demo.')]
+    assert not offending, offending

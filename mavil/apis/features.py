@@ -20,6 +20,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from mavil.datasets.annotations import load_annotations
+from mavil.datasets.readers import MediaError
+from mavil.models.layers import full_view_embedding
+from .inference import require_weights
 from .pipeline import MODALITIES, ClipLoader
 
 VIDEO_EXTENSIONS = ('.mp4', '.mkv', '.webm', '.avi', '.mov', '.m4v', '.flv', '.mpg', '.mpeg')
@@ -172,7 +176,6 @@ def resolve_sources(sources: Sources, data_prefix: Optional[str] = None,
     prefix = osp.dirname(src) if data_prefix is None else data_prefix
     ext = osp.splitext(src)[1].lower()
     if ext in ('.csv', '.jsonl'):
-        from mavil.datasets.annotations import load_annotations
         records, _ = load_annotations(src, ann_format=ext[1:], data_prefix=prefix)
         return [r['filename'] for r in records]
     if ext == '.txt':
@@ -189,7 +192,6 @@ class _FileDataset(Dataset):
         return len(self.files)
 
     def __getitem__(self, i: int) -> dict:
-        from mavil.datasets.readers import MediaError
         try:
             sample = self.loader(self.files[i])
             return dict(index=i, inputs=sample['inputs'])
@@ -217,7 +219,6 @@ def _preprocess(model: nn.Module, inputs: dict[str, list[torch.Tensor]]) -> dict
 def embed_batch(model: nn.Module, inputs: dict[str, torch.Tensor],
                 with_tokens: bool = False) -> tuple[dict, dict]:
     """Preprocessed inputs -> (embeddings {m: [B, D]}, tokens {m: [B, (clips,) 1 + L, D]})."""
-    from mavil.models.layers import full_view_embedding
     embeddings, tokens = {}, {}
     for m, x in inputs.items():
         emb, tok = full_view_embedding(model.encoders[m], x, m)
@@ -253,7 +254,6 @@ def extract_features(model: nn.Module, sources: Sources, *,
     if not modalities:
         raise ValueError(f'the model has encoders for {tuple(model.encoders)}, none of which '
                          f'is among the requested modalities')
-    from .inference import require_weights
     require_weights(model, [model.encoders[m] for m in modalities],
                     f'embed {"/".join(modalities)} (--modalities selects fewer)')
     loader = DataLoader(_FileDataset(files, ClipLoader(model.cfg, modalities)),

@@ -14,11 +14,13 @@ import torch
 from mmengine.config import Config
 from torch import nn
 
+from mavil.datasets.annotations import load_annotations, read_label_file
 from mavil.registry import MODELS, build_component
 from mavil.weights.checkpoint_io import (check_pos_layouts, load_checkpoint_file,
                                          model_state_dict, recorded_pos_layouts)
 from mavil.weights.matching import key_listing, summarize_keys
 from mavil.weights.safetensors_io import is_safetensors_file, stored_parts
+from .pipeline import ClipLoader
 from .stored_config import config_from_safetensors
 
 ConfigLike = Union[str, Config, dict]
@@ -143,8 +145,6 @@ def class_names(cfg: Config, num_classes: int) -> list[str]:
     the names in its ``.csv`` / ``.jsonl`` annotation file (test, val, then train dataset);
     ``class_<i>`` when none is readable here or the count differs from the head's."""
     from mmengine.logging import print_log
-
-    from mavil.datasets.annotations import load_annotations, read_label_file
     for split in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
         dataset = (cfg.get(split) or {}).get('dataset') or {}
         while 'dataset' in dataset or 'datasets' in dataset:  # wrappers
@@ -179,8 +179,6 @@ def inference_classifier(model: nn.Module, path: str, *, topk: int = 5,
     Returns:
         ``dict(file, scores [C] numpy, pred_labels [topk] names, pred_indices, pred_scores)``.
     """
-    from .pipeline import ClipLoader
-
     if not hasattr(model, 'head') or not hasattr(model, 'modalities'):
         raise TypeError(f'{type(model).__name__} is not a classifier (AVClassifier); use a '
                         f'fine-tuning config and checkpoint')

@@ -16,6 +16,8 @@ from typing import Optional, Sequence
 from mmengine.config import Config
 from mmengine.dataset import Compose
 
+import mavil.datasets  # noqa: F401  (registers the transforms)
+from mavil.datasets.readers import MissingStreamError, probe
 from mavil.registry import TRANSFORMS
 from mavil.structures import MODALITIES
 
@@ -92,7 +94,6 @@ def pipeline_modalities(pipeline: Sequence[dict]) -> tuple[str, ...]:
 
 
 def build_pipeline(pipeline: Sequence[dict]) -> Compose:
-    import mavil.datasets  # noqa: F401  (registers the transforms)
     return Compose([TRANSFORMS.build(t) for t in pipeline])
 
 
@@ -105,7 +106,6 @@ class ClipLoader:
     """
 
     def __init__(self, cfg: Config, modalities: Optional[Sequence[str]] = None) -> None:
-        import mavil.datasets  # noqa: F401
         self.base = test_pipeline_cfg(cfg)
         packed = pipeline_modalities(self.base)
         self.modalities = tuple(m for m in MODALITIES
@@ -118,7 +118,6 @@ class ClipLoader:
 
     def streams(self, filename: str) -> tuple[str, ...]:
         """The requested modalities this file has (a MediaError when it cannot be opened)."""
-        from mavil.datasets.readers import MissingStreamError, probe
         info = probe(filename)
         have = tuple(m for m in self.modalities if getattr(info, f'has_{m}'))
         if not have:

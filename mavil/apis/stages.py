@@ -18,13 +18,13 @@ from typing import Optional, Sequence
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+import mavil.engine  # noqa: F401  (registers MAViLRunner, hooks, optim wrappers)
 from mavil.registry import RUNNERS
 from .inference import load_config
 
 
 def build_runner(cfg: Config) -> Runner:
     """The config's ``runner_type`` (``MAViLRunner`` in our runtime) or MMEngine's Runner."""
-    import mavil.engine  # noqa: F401  (registers MAViLRunner, hooks, optim wrappers)
     return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
 
 

@@ -7,6 +7,10 @@ from typing import Any
 import mmengine.registry as roots
 from mmengine.registry import Registry
 
+import mavil.datasets  # noqa: F401  (fill the registries)
+import mavil.engine  # noqa: F401
+import mavil.evaluation  # noqa: F401
+import mavil.models  # noqa: F401
 from mavil import registry as ours
 from mavil.weights.safetensors_io import (CONFIG_KEY, PYTHON_CONFIG_KEY, WeightsFileError,
                                           read_metadata)
@@ -14,10 +18,6 @@ from mavil.weights.safetensors_io import (CONFIG_KEY, PYTHON_CONFIG_KEY, Weights
 
 def _registered_types() -> set[str]:
     """Names registered in mavil's registries and MMEngine's root registries."""
-    import mavil.datasets  # noqa: F401  (fill the registries)
-    import mavil.engine  # noqa: F401
-    import mavil.evaluation  # noqa: F401
-    import mavil.models  # noqa: F401
     names: set[str] = set()
     for reg in [*vars(ours).values(), *vars(roots).values()]:
         while isinstance(reg, Registry):

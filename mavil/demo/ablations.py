@@ -20,8 +20,12 @@ Table 4a's "Raw" column is the stage-1 model, as in the paper (its 39.0 / 22.2 a
 Inter+intra).
 """
 import math
+import os.path as osp
 from dataclasses import dataclass
 from typing import Optional, Sequence
+
+from .evaluate import evaluate_model
+from .finetune import finetune
 
 
 @dataclass(frozen=True)
@@ -191,7 +195,6 @@ class ProbeEvaluation:
     description = 'linear-probe accuracy on the held-out split'
 
     def __call__(self, request: EvalRequest) -> dict:
-        from .evaluate import evaluate_model
         row = evaluate_model(request.model, request.train, request.test, request.num_classes,
                              probe_steps=request.probe_steps)
         return dict(audio=row['audio_probe_acc'], video=row['video_probe_acc'],
@@ -206,9 +209,6 @@ class FinetuneEvaluation:
     description = 'fine-tuned top-1 accuracy on the held-out split'
 
     def __call__(self, request: EvalRequest) -> dict:
-        import os.path as osp
-
-        from .finetune import finetune
         run_dir = osp.dirname(request.checkpoint)
         return {modality: finetune(request.checkpoint, modality, request.seed,
                                    data_root=request.data_root,

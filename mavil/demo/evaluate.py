@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mavil.evaluation.metrics.retrieval import RetrievalRecall
 from mavil.structures import SKIPPED_KEY
 
 
@@ -29,7 +30,6 @@ def a2v_recall(audio: torch.Tensor, video: torch.Tensor,
     """Audio-to-video Recall@K as fractions: audio ``i`` must retrieve video ``i`` among all
     videos by cosine similarity. Uses :class:`mavil.evaluation.RetrievalRecall`'s pure
     functions (ties counted against the query)."""
-    from mavil.evaluation.metrics.retrieval import RetrievalRecall
 
     percent = RetrievalRecall.calculate(RetrievalRecall.similarity(audio, video), ks)
     return {k: percent[f'R@{k}'] / 100 for k in ks}

@@ -101,7 +101,7 @@ def plot_reconstruction(model, test_split, path: str, *, index: int = 0, seed: i
 
     Returns False (and says so) when :mod:`mavil.visualization` is not available.
     """
-    try:
+    try:  # imported here: the figure is optional and visualization may be unavailable
         from mavil.visualization import visualize_reconstruction
     except ImportError as e:
         print(f'reconstruction figure skipped: mavil.visualization is unavailable ({e})')

@@ -100,8 +100,7 @@ def _envelope(t: np.ndarray, start: float, stop: float, ramp: float = 0.01) -> n
 
 
 def write_clip(spec: ClipSpec, cfg: DemoDataConfig, root: Union[str, Path]) -> Path:
-    # imported here so that rendering (and the tests of it) does not need PyAV
-    from mavil.datasets.media_writer import write_av_clip
+    from mavil.datasets.media_writer import write_av_clip  # PyAV only when writing files
     return write_av_clip(Path(root) / spec.filename, frames=render_video(spec, cfg),
                          fps=cfg.fps, waveform=render_audio(spec, cfg),
                          sample_rate=cfg.sample_rate, crf=20, faststart=True)

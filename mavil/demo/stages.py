@@ -2,10 +2,20 @@
 the stage chaining that ``tools/pretrain_pipeline.py`` uses too (:mod:`mavil.apis.stages`)."""
 import copy
 import os.path as osp
+import shutil
 import time
 from typing import Optional
 
 import torch
+
+import mavil.datasets  # noqa: F401  (registers AVDataset and the transforms)
+from mavil.apis import load_config
+from mavil.apis.stages import final_checkpoint_name
+from mavil.datasets.annotations import load_annotations
+from mavil.datasets.cache import build_cache, settings_from_pipelines
+from mavil.datasets.cache.build import clip_key
+from mavil.datasets.cache.format import VERSION
+from mavil.registry import DATASETS
 
 
 def load_stage_config(path: str, settings, seed: int, work_dir: str, iters: Optional[int],
@@ -21,7 +31,6 @@ def load_stage_config(path: str, settings, seed: int, work_dir: str, iters: Opti
         iters: training iterations (None: the config's).
         extra: more overrides for this stage only (after ``settings.cfg_options``).
     """
-    from mavil.apis import load_config
 
     cfg = load_config(path)
     cfg.merge_from_dict(options_for(cfg, dict(settings.cfg_options, **(extra or {})), path))
@@ -87,12 +96,7 @@ def ensure_cache(cfg, cache_dir: str, stamp: str, *, workers: int, progress: boo
     its training and test pipelines, unless ``cache_dir`` holds one built with ``stamp``
     (the data and the pipelines it was built for) and this code's record format; returns the
     cache folder."""
-    import shutil
 
-    from mavil.datasets.annotations import load_annotations
-    from mavil.datasets.cache import build_cache, settings_from_pipelines
-    from mavil.datasets.cache.build import clip_key
-    from mavil.datasets.cache.format import VERSION
 
     stamp = f'{stamp}\nrecord format {VERSION}'
     stamp_file = osp.join(cache_dir, 'demo_stamp.json')
@@ -133,8 +137,6 @@ def set_iters(cfg, iters: int) -> None:
 
 
 def build_dataset(cfg_dataset: dict):
-    import mavil.datasets  # noqa: F401  (registers AVDataset and the transforms)
-    from mavil.registry import DATASETS
     return DATASETS.build(copy.deepcopy(cfg_dataset))
 
 
@@ -145,7 +147,6 @@ def unwrap(model: torch.nn.Module) -> torch.nn.Module:
 
 def train_stage(runner) -> tuple[torch.nn.Module, str, dict]:
     """Train with the MMEngine runner; returns (model, final checkpoint, per-iter losses)."""
-    from mavil.apis.stages import final_checkpoint_name
 
     runner.train()
     ckpt = osp.join(runner.work_dir, final_checkpoint_name(runner.cfg, runner.work_dir))
