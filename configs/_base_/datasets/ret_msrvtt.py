@@ -10,43 +10,24 @@
 # tools/data/build_annotations.py), or they are skipped and counted and the test set shrinks.
 # Audio: 10 s (1024 frames), centre-cropped for testing so it covers the centred video clip;
 # AudioSet statistics (the pre-training normalisation).
+_base_ = ['./pretrain_pipelines.py']
+
 data_root = 'data/msrvtt'
 pairs = dict(type='AVDataset', ann_format='csv', data_prefix=f'{data_root}/videos')
-train_pipeline = [
-    dict(type='LoadAudioVideo', backend='pyav', clip_sampler=dict(num_frames=8, fps=2.0)),
-    dict(type='AudioResample', sample_rate=16000),
-    dict(type='KaldiFbank', num_mel_bins=128),
-    dict(type='AudioPadCrop', target_length=1024, crop='random'),
-    dict(type='AudioNormalize', mean=-4.268, std=4.569),
-    dict(type='VideoRandomResizedCrop', size=224, scale=(0.2, 1.0)),
-    dict(type='VideoRandomFlip', prob=0.5),
-    dict(type='PackAVInputs'),
-]
-test_pipeline = [
-    dict(type='LoadAudioVideo', backend='pyav',
-         clip_sampler=dict(num_frames=8, fps=2.0, test_mode=True, num_clips=1)),
-    dict(type='AudioResample', sample_rate=16000),
-    dict(type='KaldiFbank', num_mel_bins=128),
-    dict(type='AudioPadCrop', target_length=1024, crop='center'),
-    dict(type='AudioNormalize', mean=-4.268, std=4.569),
-    dict(type='VideoResize', short_side=224),
-    dict(type='VideoCenterCrop', size=224),
-    dict(type='PackAVInputs'),
-]
-train_dataloader = dict(
-    batch_size=8,
-    num_workers=8,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='mavil.av_collate'),
+# pretrain_pipelines.py's AudioSet pipelines without the roll; the 10 s window is taken at
+# random for training and centred for testing
+train_pipeline = [dict(step, crop='random') if step.type == 'AudioPadCrop' else step
+                  for step in _base_.pretrain_pipelines.audioset.train
+                  if step.type != 'AudioRandomRoll']
+test_pipeline = [dict(step, crop='center') if step.type == 'AudioPadCrop' else step
+                 for step in _base_.pretrain_pipelines.audioset.test]
+pretrain_pipelines = None  # this dataset's entry only
+train_dataloader = dict(  # batch, workers, sampler and collate: pretrain_pipelines.py's
     dataset=dict(pairs, ann_file=f'{data_root}/annotations/train_9k.csv',
                  pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=8,
-    num_workers=8,
-    persistent_workers=True,
+    _base_.train_dataloader,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='mavil.av_collate'),
     dataset=dict(pairs, ann_file=f'{data_root}/annotations/test_1k.csv',
                  pipeline=test_pipeline, test_mode=True))
 test_dataloader = val_dataloader
