@@ -30,26 +30,21 @@ model = dict(
     # contrast did not start"). The paper's configs (configs/mavil/) keep it off.
     inter_loss=dict(loss_weight=0.5, batch_standardize=True),
 )
-train_pipeline = [
-    dict(type='LoadCachedClip', cache=cache, clip_sampler=clip),
-    dict(type='AudioResample', sample_rate=16000),
-    dict(type='KaldiFbank', num_mel_bins=64),
-    dict(type='AudioPadCrop', target_length=400),
-    dict(type='AudioNormalize', mean=audio_mean, std=audio_std),
-    dict(type='VideoRandomResizedCrop', size=64, scale=(0.5, 1.0)),
-    dict(type='VideoRandomFlip', prob=0.5),
-    dict(type='PackAVInputs'),
-]
+# The paper's pre-training pipelines (pretrain_pipelines.py) read from the clip cache, without
+# the roll, at the demo's sizes: per transform type, the settings that differ.
+demo_sizes = dict(
+    KaldiFbank=dict(num_mel_bins=64),
+    AudioPadCrop=dict(target_length=400),
+    AudioNormalize=dict(mean=audio_mean, std=audio_std),
+    VideoRandomResizedCrop=dict(size=64, scale=(0.5, 1.0)),
+    VideoResize=dict(short_side=64),
+    VideoCenterCrop=dict(size=64))
+train_pipeline = [dict(type='LoadCachedClip', cache=cache, clip_sampler=clip)] + [
+    dict(step, **demo_sizes.get(step.type, {})) for step in _base_.train_pipeline[1:]
+    if step.type != 'AudioRandomRoll']
 test_pipeline = [  # used by the demo's evaluation (mavil/demo/evaluate.py)
-    dict(type='LoadCachedClip', cache=cache, clip_sampler=dict(clip, test_mode=True)),
-    dict(type='AudioResample', sample_rate=16000),
-    dict(type='KaldiFbank', num_mel_bins=64),
-    dict(type='AudioPadCrop', target_length=400),
-    dict(type='AudioNormalize', mean=audio_mean, std=audio_std),
-    dict(type='VideoResize', short_side=64),
-    dict(type='VideoCenterCrop', size=64),
-    dict(type='PackAVInputs'),
-]
+    dict(type='LoadCachedClip', cache=cache, clip_sampler=dict(clip, test_mode=True))] + [
+    dict(step, **demo_sizes.get(step.type, {})) for step in _base_.test_pipeline[1:]]
 train_dataset = dict(
     type='AVDataset',
     ann_file=f'{data_root}/annotations.csv',
