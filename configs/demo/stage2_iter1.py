@@ -3,13 +3,12 @@
 # at its masked positions, plus the same contrast; everything else, the schedule included (the
 # paper trains every stage equally long), is configs/demo/stage1.py.
 # mavil/demo/run.py points the teacher at the config and checkpoint stage 1 actually used.
-_base_ = ['./stage1.py']
+_base_ = ['./stage1.py', '../_base_/models/teacher_targets.py']
 
 model = dict(
     target=dict(
+        _base_.teacher_targets,
         _delete_=True,
-        type='TeacherTargets',
         teacher_config='configs/demo/stage1.py',
         teacher_ckpt='work_dirs/demo/seed_0/stage1/iter_200.pth',
-        target_type='M-Fusion',
         autocast=False))  # fp32 teacher: bf16 does not pay at this width on CPU

@@ -2,17 +2,14 @@
 # audio-video pairs (no data to download). Tests, the example plugin and quick experiments
 # start from it:
 #   python tools/train.py configs/mavil/stage1_tiny.py --work-dir work_dirs/stage1_tiny
-_base_ = ['./stage1.py']
+_base_ = ['./stage1.py', '../_base_/models/tiny.py']
 
-tiny_arch = dict(_delete_=True, embed_dim=64, depth=2, num_heads=4)
 model = dict(
-    audio_encoder=dict(arch=tiny_arch, input_size=(64, 32), patch_size=(8, 8)),
+    audio_encoder=_base_.tiny_encoders.audio_encoder,
     # from scratch: no ViT-B image checkpoint fits a tiny encoder
-    video_encoder=dict(arch=tiny_arch, input_size=(4, 32, 32), patch_size=(2, 8, 8), init_cfg=None),
-    fusion=dict(depth=1, num_heads=4),
-    audio_decoder=dict(embed_dim=32, depth=1, num_heads=4),
-    video_decoder=dict(embed_dim=32, depth=1, num_heads=4),
-)
+    video_encoder=dict(_base_.tiny_encoders.video_encoder, init_cfg=None),
+    **_base_.tiny_decoders,
+    fusion=dict(depth=1, num_heads=4))
 train_dataloader = dict(
     batch_size=8,
     num_workers=0,

@@ -8,15 +8,11 @@
 # Table 4a columns:  model.target.target_type=M-Uni  (teacher's uni-modal outputs), or
 #   model.target.target_type=A/V-MAE model.target.teacher_config=configs/mavil/ablations/fusion_none.py
 #   model.target.teacher_ckpt=work_dirs/fusion_none/epoch_20.pth  (separate Audio-/Video-MAEs)
-_base_ = ['./stage1.py']
+_base_ = ['./stage1.py', '../_base_/models/teacher_targets.py']
 
 model = dict(
     target=dict(
+        _base_.teacher_targets,
         _delete_=True,
-        type='TeacherTargets',
         teacher_config='configs/mavil/stage1.py',
-        teacher_ckpt='work_dirs/stage1/epoch_20.pth',
-        target_type='M-Fusion',  # 'M-Fusion' | 'M-Uni' | 'A/V-MAE' (Table 4a)
-        normalize=False,  # the paper predicts the teacher's tokens as they are
-        autocast=None,  # bf16 teacher where it is faster (mavil.hardware.bf16_is_faster)
-    ))
+        teacher_ckpt='work_dirs/stage1/epoch_20.pth'))

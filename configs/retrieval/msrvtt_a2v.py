@@ -10,18 +10,18 @@
 # one will do: --cfg-options model.target.teacher_ckpt=PATH).
 _base_ = [
     '../_base_/models/mavil_vit_base.py', '../_base_/datasets/ret_msrvtt.py',
-    '../_base_/schedules/retrieval_10e.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/retrieval_10e.py', '../_base_/default_runtime.py',
+    '../_base_/models/teacher_targets.py'
 ]
 
 pretrained = 'work_dirs/stage2_iter3/epoch_20.pth'
 model = dict(
     type='AVRetriever',
     target=dict(
+        _base_.teacher_targets,
         _delete_=True,
-        type='TeacherTargets',
         teacher_config='configs/mavil/stage2_iter3.py',
         teacher_ckpt=pretrained,
-        target_type='M-Fusion',
         # the stage-2 checkpoint records ITS teacher (iteration 2); this run's teacher differs
         verify_teacher=False))
 load_from = pretrained
