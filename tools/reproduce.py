@@ -54,31 +54,14 @@ class ReproduceSettings:
 
 
 # --------------------------------------------------------------------------------- data
-def prepare_splits(demo: DemoSettings) -> str:
-    """Generate the clips if needed and decode both splits once (test pipeline); returns the
-    splits file (reused while the data and the pipeline stay the same)."""
-    from mavil.demo.evaluate import load_eval_split
-    from mavil.demo.generator import data_config, ensure_dataset
-    from mavil.demo.run import save_splits
-    from mavil.demo.stages import build_dataset, load_stage_config
+def prepare_data(demo: DemoSettings) -> tuple[DemoSettings, str]:
+    """The demo's data phases (clips, clip cache, splits read once; each reused while the
+    data and pipelines stay the same): the settings pointing at the cache, the splits file."""
+    from mavil.demo.report import PhaseTimer
+    from mavil.demo.run import prepare_data as prepare_demo_data
 
-    data_cfg = data_config(demo.data_kind, num_clips=demo.num_clips, seed=demo.data_seed)
-    ensure_dataset(demo.data_root, data_cfg, progress=demo.progress)
-    work = osp.abspath(demo.work_dir)
-    cfg = load_stage_config(demo.stage1_config, demo, 0, osp.join(work, 'decode'), None)
-    splits_file = osp.join(work, 'eval_splits.pt')
-    stamp = json.dumps(dict(data=data_cfg.to_json(), root=osp.abspath(demo.data_root),
-                            pipeline=str(cfg.test_pipeline)), sort_keys=True)
-    if osp.isfile(splits_file) and _read(splits_file + '.stamp') == stamp:
-        return splits_file
-    workers = 2 if (demo.num_workers is None or demo.num_workers > 0) else 0
-    splits = [load_eval_split(build_dataset(dict(cfg.test_dataset, split=split)),
-                              desc=f'decode {split} split', progress=demo.progress,
-                              num_workers=workers) for split in ('train', 'test')]
-    save_splits(splits_file, *splits)
-    with open(splits_file + '.stamp', 'w') as f:
-        f.write(stamp)
-    return splits_file
+    demo, splits_file, _, _ = prepare_demo_data(demo, PhaseTimer())
+    return demo, splits_file
 
 
 def _read(path: str) -> Optional[str]:
@@ -94,12 +77,12 @@ def run_seed(settings: ReproduceSettings, seed: int, splits_file: str) -> dict:
     from mavil.demo.run import load_splits
     from mavil.demo.stages import load_stage_config, train_stage
 
-    demo = replace(settings.demo, splits_file=splits_file)
+    demo = settings.demo  # its cache_dir: the clip cache every pre-training reads
     train_split, test_split = load_splits(splits_file)
     num_classes = data_config(demo.data_kind).num_classes
     seed_dir = osp.join(osp.abspath(demo.work_dir), f'seed_{seed}')
     evaluate = EVALUATORS[settings.evaluation]
-    results, seconds, ckpts, cfgs = {}, {}, {}, {}
+    results, seconds, ckpts = {}, {}, {}
     for run in runs_for(settings.tables):
         work = osp.join(seed_dir, run.name)
         extra = {}
@@ -192,7 +175,8 @@ def reproduce(settings: ReproduceSettings) -> str:
     torch.set_num_threads(demo.threads)
     start = time.time()
     try:
-        splits_file = prepare_splits(demo)
+        demo, splits_file = prepare_data(demo)
+        settings = replace(settings, demo=demo)
         data_seconds = time.time() - start
         per_seed = run_seeds(settings, splits_file)
     finally:

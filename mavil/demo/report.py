@@ -179,20 +179,22 @@ def format_finetune(ft: dict, n_train: int, n_test: int, chance: float) -> str:
     lines.append(f'\nPaired differences (same seed), mean +- spread, seeds where it is > 0 of '
                  f'{n}, per seed:')
     for m in mods:
-        for name, d in ft['paired'][m].items():
-            lines.append(f'  {FT_MODALITIES[m]:<12} {name:<26} {d["mean"]:+.3f} +-'
-                         f'{d["spread"]:.3f}  {d["holds"]}/{n}  ['
-                         + ', '.join(f'{v:+.3f}' for v in d['per_seed']) + ']')
+        lines += [paired_line(FT_MODALITIES[m], name, d, n)
+                  for name, d in ft['paired'][m].items()]
     return '\n'.join(lines)
+
+
+def paired_line(metric: str, comparison: str, d: dict, n: int) -> str:
+    """One paired difference: mean +- spread, on how many of ``n`` seeds it is > 0, per seed."""
+    per_seed = ', '.join(f'{v:+.3f}' for v in d['per_seed'])
+    return (f'  {metric:<12} {comparison:<26} {d["mean"]:+.3f} +-{d["spread"]:.3f}  '
+            f'{d["holds"]}/{n}  [{per_seed}]')
 
 
 def format_paired_probes(paired: dict, n: int) -> str:
     lines = ['Linear probes, paired differences (same seed):']
     for metric, rows in paired.items():
-        for name, d in rows.items():
-            lines.append(f'  {METRICS[metric]:<12} {name:<26} {d["mean"]:+.3f} +-'
-                         f'{d["spread"]:.3f}  {d["holds"]}/{n}  ['
-                         + ', '.join(f'{v:+.3f}' for v in d['per_seed']) + ']')
+        lines += [paired_line(METRICS[metric], name, d, n) for name, d in rows.items()]
     return '\n'.join(lines)
 
 

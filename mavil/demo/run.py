@@ -35,7 +35,6 @@ import json
 import os
 import os.path as osp
 import sys
-import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Optional
@@ -235,28 +234,14 @@ def load_splits(path: str) -> tuple[EvalSplit, EvalSplit]:
 
 
 # ------------------------------------------------------------------------------- main
-def run_demo(settings: DemoSettings = DemoSettings()) -> dict:
-    """Run every phase; returns the report (also written to ``work_dir``)."""
-    # One compute thread per training process: the data-loader workers decode on the other
-    # core. With 2 OpenMP threads next to the workers, threads spin-wait for each other on a
-    # busy 2-core machine and an iteration can take 10x longer.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(settings.threads)
-    try:
-        return _run_demo(settings)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _run_demo(settings: DemoSettings) -> dict:
-    if not settings.seeds:
-        raise ValueError('DemoSettings.seeds is empty: give at least one model seed')
-    timer = PhaseTimer()
+def prepare_data(settings: DemoSettings, timer: PhaseTimer
+                 ) -> tuple[DemoSettings, str, EvalSplit, EvalSplit]:
+    """Phases ``data`` (generate the clips unless present), ``cache`` (the clip cache every
+    stage reads, built once) and ``eval_splits`` (both splits read once with the test
+    pipeline). Returns the settings pointing at the cache, the splits file and the splits."""
     work_dir = osp.abspath(settings.work_dir)
-    os.makedirs(work_dir, exist_ok=True)
     data_cfg = data_config(settings.data_kind, num_clips=settings.num_clips,
                            seed=settings.data_seed)
-
     with timer('data'):
         ann_file = ensure_dataset(settings.data_root, data_cfg, progress=settings.progress)
         print(f'demo data: {ann_file}')
@@ -279,6 +264,29 @@ def _run_demo(settings: DemoSettings) -> dict:
         test_split = load_eval_split(build_dataset(cfg1.test_dataset), desc='read test split',
                                      progress=settings.progress)
         save_splits(splits_file, train_split, test_split)
+    return settings, splits_file, train_split, test_split
+
+
+def run_demo(settings: DemoSettings = DemoSettings()) -> dict:
+    """Run every phase; returns the report (also written to ``work_dir``)."""
+    # One compute thread per training process: the data-loader workers decode on the other
+    # core. With 2 OpenMP threads next to the workers, threads spin-wait for each other on a
+    # busy 2-core machine and an iteration can take 10x longer.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(settings.threads)
+    try:
+        return _run_demo(settings)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run_demo(settings: DemoSettings) -> dict:
+    if not settings.seeds:
+        raise ValueError('DemoSettings.seeds is empty: give at least one model seed')
+    timer = PhaseTimer()
+    work_dir = osp.abspath(settings.work_dir)
+    os.makedirs(work_dir, exist_ok=True)
+    settings, splits_file, train_split, test_split = prepare_data(settings, timer)
 
     with timer('seeds'):
         results = run_seeds(settings, splits_file, train_split, test_split)
