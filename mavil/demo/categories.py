@@ -27,11 +27,11 @@ kind).
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
+from typing import ClassVar, Union
 
 import numpy as np
 
-from .melody import NUM_HARMONICS, SHAPES, DemoDataConfig, is_test
+from .melody import NUM_HARMONICS, SHAPES, ClipDraws, DemoDataConfig, is_test
 from .render import _bounce, _envelope, _shape_mask
 
 GLIDES = ('rising', 'falling')
@@ -57,24 +57,15 @@ class CategoryDataConfig(DemoDataConfig):
     kind: str = 'category'
     version: int = field(default=VERSION)
 
-    @property
-    def num_classes(self) -> int:
-        return NUM_CLASSES
-
-    @property
-    def class_names(self) -> tuple:
-        return CLASS_NAMES
+    classes: ClassVar[tuple] = CLASS_NAMES
 
     def draw(self, index: int) -> 'CategoryClipSpec':
         return draw_clip(index, self)
 
 
 @dataclass(frozen=True)
-class CategoryClipSpec:
-    """The random draws of one clip (written to ``clips.csv``)."""
-    index: int
-    label: int
-    split: str
+class CategoryClipSpec(ClipDraws):
+    """The random draws of one category clip (written to ``clips.csv``)."""
     events: tuple  # ((start s, stop s), ...) of the sounds
     centre_pitch: float  # Hz, pitch at the middle of each event
     glide: float  # semitones per second, signed (> 0 rising)
@@ -91,10 +82,6 @@ class CategoryClipSpec:
     distractor_freq: float  # Hz
     distractor_onset: float
     noise_std: float
-
-    @property
-    def filename(self) -> str:
-        return f'clips/clip_{self.index:04d}.mp4'
 
     @property
     def sound_pattern(self) -> tuple:

@@ -29,6 +29,7 @@ import colorsys
 import json
 import math
 from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -111,13 +112,15 @@ class DemoDataConfig:
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 
+    classes: ClassVar[tuple] = CLASS_NAMES  # the kind's class names, by label
+
     @property
     def num_classes(self) -> int:
-        return NUM_CLASSES
+        return len(self.classes)
 
     @property
     def class_names(self) -> tuple:
-        return CLASS_NAMES
+        return self.classes
 
     def draw(self, index: int) -> 'ClipSpec':
         """The random draws of clip ``index``."""
@@ -125,11 +128,20 @@ class DemoDataConfig:
 
 
 @dataclass(frozen=True)
-class ClipSpec:
-    """The random draws of one clip (written to ``clips.csv``)."""
+class ClipDraws:
+    """What a clip of every kind draws first: its index, class and split."""
     index: int
     label: int
     split: str
+
+    @property
+    def filename(self) -> str:
+        return f'clips/clip_{self.index:04d}.mp4'
+
+
+@dataclass(frozen=True)
+class ClipSpec(ClipDraws):
+    """The random draws of one melody clip (written to ``clips.csv``)."""
     notes: tuple  # ((start s, stop s, level), ...) of the 4 notes
     base_pitch: float  # Hz, pitch of level 0
     step: int  # semitones per level
@@ -143,10 +155,6 @@ class ClipSpec:
     distractor_freq: float  # Hz
     distractor_onset: float
     noise_std: float
-
-    @property
-    def filename(self) -> str:
-        return f'clips/clip_{self.index:04d}.mp4'
 
     @property
     def onset(self) -> float:
