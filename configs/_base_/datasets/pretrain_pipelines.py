@@ -11,7 +11,7 @@
 
 def _pretrain_pipelines(audio_mean, audio_std):
     fbank = [dict(type='AudioResample', sample_rate=16000),
-             dict(type='KaldiFbank', num_mel_bins=128, frame_length=25.0, frame_shift=10.0)]
+             dict(type='KaldiFbank', num_mel_bins=128)]  # 25 ms windows, 10 ms hop (defaults)
     norm = dict(type='AudioNormalize', mean=audio_mean, std=audio_std)
     return dict(
         train=[
