@@ -1,6 +1,7 @@
 """Fine-tuning recipe details (App. B.3 / the MAE-AudioMAE pipeline it cites): MAE's
 global-pool head (fc_norm instead of the encoder's final norm), label smoothing before mixup,
 and mixup commuting with AudioNormalize (so the batch mixup acts in AudioMAE's domain)."""
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -61,8 +62,6 @@ def test_batch_mixup_commutes_with_audio_normalisation():
 def test_head_bias_prior_starts_sigmoid_scores_at_the_class_prior():
     """bias_init='prior': sigmoid(bias) = 1 / C for every class, so the first BCE gradient
     has no push shared by all logits; 'zero' (MAE) stays the default."""
-    import pytest
-
     from mavil.models.heads import ClsHead
 
     head = ClsHead(num_classes=8, in_dim=16, bias_init='prior')
