@@ -24,7 +24,12 @@ model = dict(
     audio_encoder=dict(arch=tiny_arch, input_size=(400, 64)),
     video_encoder=dict(arch=tiny_arch, input_size=(8, 64, 64)),
     fusion=dict(num_heads=4),
-    head=dict(num_classes=num_classes))
+    # Demo-size setting: the head's bias starts at the class prior (sigmoid = 1 / 8) instead of
+    # MAE's zero. With BCE and a zero bias, the first gradients push every logit down for
+    # every clip; at this size AdamW does that through the features (all weight rows align,
+    # every clip's pooled feature becomes one shared vector) and the classifier stays at
+    # chance, even on its training split (docs/demo.md, "Fine-tuning").
+    head=dict(num_classes=num_classes, bias_init='prior'))
 
 
 def _pipelines(modalities):

@@ -1,4 +1,5 @@
 """Linear classification head on pooled encoder features (MAE / Audio-MAE fine-tuning)."""
+import math
 from typing import Optional
 
 import torch
@@ -6,6 +7,15 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from mavil.registry import MODELS
+
+
+BIAS_INITS = ('zero', 'prior')
+
+
+def prior_logit(num_classes: int) -> float:
+    """Log-odds of the uniform class prior ``1 / num_classes``: ``-log(num_classes - 1)``
+    (0 for a single class, whose prior is not defined here)."""
+    return -math.log(num_classes - 1) if num_classes > 1 else 0.0
 
 
 @MODELS.register_module()
@@ -22,12 +32,24 @@ class ClsHead(BaseModule):
     encoder's final norm (``AVClassifier(encoder_norm=False)`` removes it), then this
     LayerNorm as ``fc_norm``. Normalising twice (encoder norm + fc_norm) is what MAE avoids.
 
+    Bias initialisation: ``'zero'`` (MAE, AudioMAE) or ``'prior'``: every class's bias at
+    the log-odds of the uniform class prior, ``log(p / (1 - p))`` with ``p = 1 / num_classes``,
+    so that sigmoid scores (BCE) start at the mean target (RetinaNet's prior initialisation,
+    Lin et al. 2017). With BCE and a zero bias, the first gradient asks every logit of every
+    clip to fall from 0 to about ``log(p / (1 - p))``; AdamW moves the bias by about ``lr`` a
+    step, so the fastest way down is to align every row of the linear weights with one shared
+    direction of the normalised features and make that direction every clip's feature. A
+    small model on a small data set does exactly that and does not recover (the fine-tuned
+    classifier stays at chance, even on its training split); ``'prior'`` leaves no such
+    shared push. Softmax scores are unchanged by a bias equal for all classes.
+
     Args:
         num_classes: number of classes.
         in_dim: feature width; filled in by the classifier from its encoders.
         norm: LayerNorm the pooled features first.
         dropout: dropout before the linear layer.
         init_std: std of the linear weights' initialisation.
+        bias_init: ``'zero'`` or ``'prior'`` (see above).
     """
 
     def __init__(self,
@@ -37,17 +59,20 @@ class ClsHead(BaseModule):
                  norm: bool = True,
                  dropout: float = 0.0,
                  init_std: float = 2e-5,
+                 bias_init: str = 'zero',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if num_classes < 1:
             raise ValueError(f'num_classes must be >= 1, got {num_classes}')
+        if bias_init not in BIAS_INITS:
+            raise ValueError(f'ClsHead.bias_init must be one of {BIAS_INITS}, got {bias_init!r}')
         self.num_classes = num_classes
         self.in_dim = in_dim
         self.norm = nn.LayerNorm(in_dim, eps=1e-6) if norm else nn.Identity()
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(in_dim, num_classes)
         nn.init.trunc_normal_(self.fc.weight, std=init_std)
-        nn.init.zeros_(self.fc.bias)
+        nn.init.constant_(self.fc.bias, prior_logit(num_classes) if bias_init == 'prior' else 0.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.dropout(self.norm(x)))

@@ -1,6 +1,7 @@
 """Fine-tuning recipe details (App. B.3 / the MAE-AudioMAE pipeline it cites): MAE's
 global-pool head (fc_norm instead of the encoder's final norm), label smoothing before mixup,
 and mixup commuting with AudioNormalize (so the batch mixup acts in AudioMAE's domain)."""
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -56,3 +57,21 @@ def test_batch_mixup_commutes_with_audio_normalisation():
     torch.manual_seed(2)
     mixed_before, _ = BatchMixup(alpha=0.5)({'audio': logmel}, targets)
     torch.testing.assert_close(mixed_after['audio'], norm({'audio': mixed_before['audio']})['audio'])
+
+
+def test_head_bias_prior_starts_sigmoid_scores_at_the_class_prior():
+    """bias_init='prior': sigmoid(bias) = 1 / C for every class, so the first BCE gradient
+    has no push shared by all logits; 'zero' (MAE) stays the default."""
+    from mavil.models.heads import ClsHead
+
+    head = ClsHead(num_classes=8, in_dim=16, bias_init='prior')
+    torch.testing.assert_close(head.fc.bias.sigmoid(), torch.full((8, ), 1 / 8))
+    features = torch.randn(64, 16)
+    targets = F.one_hot(torch.arange(64) % 8, 8).float()
+    logits = head(features).detach().requires_grad_()
+    F.binary_cross_entropy_with_logits(logits, targets).backward()
+    # d loss / d logit summed over the batch: ~0 per class at the prior (the weights are tiny)
+    assert logits.grad.sum(0).abs().max() < 1e-3
+    assert ClsHead(num_classes=8, in_dim=16).fc.bias.abs().max() == 0
+    with pytest.raises(ValueError, match='bias_init'):
+        ClsHead(num_classes=8, in_dim=16, bias_init='uniform')
