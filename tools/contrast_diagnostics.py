@@ -107,7 +107,8 @@ def decoded_splits(kind: str, data_root: str, work_dir: str) -> str:
     """The demo's clips of ``kind`` decoded once with the test pipeline (cached)."""
     from mavil.demo.evaluate import load_eval_split
     from mavil.demo.generator import data_config, ensure_dataset
-    from mavil.demo.run import DemoSettings, save_splits
+    from mavil.demo.evaluate import save_splits
+    from mavil.demo.run import DemoSettings
     from mavil.demo.stages import build_dataset, load_stage_config
 
     path = osp.join(work_dir, f'splits_{kind}.pt')

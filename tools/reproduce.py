@@ -74,7 +74,7 @@ def run_seed(settings: ReproduceSettings, seed: int, splits_file: str) -> dict:
     seconds each run's training and evaluation took."""
     from mavil.apis.stages import build_runner, teacher_options
     from mavil.demo.generator import data_config
-    from mavil.demo.run import load_splits
+    from mavil.demo.evaluate import load_splits
     from mavil.demo.stages import load_stage_config, train_stage
 
     demo = settings.demo  # its cache_dir: the clip cache every pre-training reads

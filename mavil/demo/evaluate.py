@@ -13,6 +13,7 @@ Plus the glue that decodes clips once with the test pipeline (:func:`load_eval_s
 embeds them with any model (:func:`extract_embeddings`), so several models (random init,
 stage 1, stage 2) are compared on exactly the same inputs.
 """
+import os
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -225,3 +226,16 @@ def evaluate_model(model: nn.Module, train: EvalSplit, test: EvalSplit, num_clas
                                   progress=progress)
     return evaluate_embeddings(train_emb, train.labels, test_emb, test.labels, num_classes,
                                probe_steps=probe_steps)
+
+
+def save_splits(path: str, train: EvalSplit, test: EvalSplit) -> None:
+    """Both splits, read once, into one weights-only file (written atomically)."""
+    data = {name: dict(audio=s.audio, video=s.video, labels=s.labels, filenames=s.filenames)
+            for name, s in (('train', train), ('test', test))}
+    torch.save(data, path + '.tmp')
+    os.replace(path + '.tmp', path)
+
+
+def load_splits(path: str) -> tuple[EvalSplit, EvalSplit]:
+    data = torch.load(path, weights_only=True)
+    return EvalSplit(**data['train']), EvalSplit(**data['test'])

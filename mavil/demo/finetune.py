@@ -13,11 +13,17 @@ Like pre-training (:mod:`mavil.demo.stages`), training reads the clips decoded o
 same decoded tensors, else through the config's test dataloader.
 """
 import os.path as osp
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
 import torch
+
+from mavil.apis import load_config
+from mavil.apis.stages import build_runner
+from .evaluate import load_splits
+from .memory_dataset import DecodedClipsDataset  # noqa: F401  (registers it)
+from .stages import train_stage
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODALITIES = ('audio', 'video', 'av')
@@ -62,7 +68,7 @@ def finetune_run(checkpoint: Optional[str], modality: str, seed: int, *,
             augmentation and data order.
         data_root: the demo data (``annotations.csv`` with ``train`` / ``test`` splits).
         work_dir: the run's checkpoints and logs.
-        splits_file: the clips decoded once (:func:`mavil.demo.run.save_splits`) with the
+        splits_file: the clips decoded once (:func:`mavil.demo.evaluate.save_splits`) with the
             config's test pipeline; None reads the files.
         epochs: fine-tuning epochs (None: the config's); warm-up stays 1/15 of them (Table 9:
             4 of 60), at least one.
@@ -71,9 +77,6 @@ def finetune_run(checkpoint: Optional[str], modality: str, seed: int, *,
     """
     import time
 
-    from mavil.apis.stages import build_runner
-    from .memory_dataset import DecodedClipsDataset  # noqa: F401  (registers it)
-    from .stages import train_stage
 
     cfg = finetune_config(modality, seed, data_root=data_root, work_dir=work_dir,
                           splits_file=splits_file, epochs=epochs, config=config,
@@ -88,7 +91,6 @@ def finetune_run(checkpoint: Optional[str], modality: str, seed: int, *,
     model, ckpt, curves = train_stage(runner)
     seconds = time.perf_counter() - start
     if splits_file:
-        from .run import load_splits
         train_split, test_split = load_splits(splits_file)
         accuracy = split_accuracy(model, test_split)
         train_accuracy = split_accuracy(model, train_split)
@@ -103,7 +105,6 @@ def finetune_config(modality: str, seed: int, *, data_root: str, work_dir: str,
                     splits_file: Optional[str] = None, epochs: Optional[int] = None,
                     config: Optional[str] = None, cfg_options: Optional[dict] = None):
     """The fine-tuning Config with the data location, schedule, seed and work dir applied."""
-    from mavil.apis import load_config
 
     if modality not in MODALITIES:
         raise ValueError(f'modality must be one of {MODALITIES}, got {modality!r}')
@@ -194,7 +195,6 @@ def finetune_jobs(checkpoints: dict, modalities, stages) -> list[tuple]:
 def _job(job: tuple, options: dict, log_file: Optional[str], threads: int) -> dict:
     """One fine-tuning run (in a worker process: its output goes to ``log_file``)."""
     import sys
-    from dataclasses import asdict
 
     seed, stage, modality, checkpoint = job
     torch.set_num_threads(threads)

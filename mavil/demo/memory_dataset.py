@@ -17,7 +17,7 @@ from mavil.registry import DATASETS, TRANSFORMS
 class DecodedClipsDataset(Dataset):
     """Samples of one split of a ``torch.save``-d ``{split: {'audio': [N, 1, T, F],
     'video': [N, 3, T, H, W] uint8, 'labels': [N], 'filenames': [...]}}`` file (written by
-    :func:`mavil.demo.run.save_splits`), passed through ``pipeline``.
+    :func:`mavil.demo.evaluate.save_splits`), passed through ``pipeline``.
 
     Each sample enters the pipeline as the results of the loading steps: ``audio`` ``[1, T, F]``
     float, ``video`` ``[3, T, H, W]`` uint8, ``labels`` ``[1]`` and ``filename``; the pipeline

@@ -42,7 +42,7 @@ from typing import Optional
 import torch
 
 from mavil.apis.stages import build_runner, teacher_options
-from .evaluate import EvalSplit, evaluate_model, load_eval_split
+from .evaluate import EvalSplit, evaluate_model, load_eval_split, load_splits, save_splits
 from .figures import plot_reconstruction, write_outputs
 from .finetune import finetune_jobs, run_finetune_jobs
 from .generator import DATA_KINDS, DemoDataConfig, data_config, ensure_dataset
@@ -218,19 +218,6 @@ def run_seeds(settings: DemoSettings, splits_file: str, train_split: EvalSplit,
             f'{k} {v:.0f} s' for k, v in results[seed]['timings'].items()
             if k.startswith('train')), flush=True)
     return results
-
-
-# ------------------------------------------------------------------------------ splits
-def save_splits(path: str, train: EvalSplit, test: EvalSplit) -> None:
-    data = {name: dict(audio=s.audio, video=s.video, labels=s.labels, filenames=s.filenames)
-            for name, s in (('train', train), ('test', test))}
-    torch.save(data, path + '.tmp')
-    os.replace(path + '.tmp', path)
-
-
-def load_splits(path: str) -> tuple[EvalSplit, EvalSplit]:
-    data = torch.load(path, weights_only=True)
-    return EvalSplit(**data['train']), EvalSplit(**data['test'])
 
 
 # ------------------------------------------------------------------------------- main

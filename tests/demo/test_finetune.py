@@ -7,7 +7,8 @@ from mavil.apis import load_config
 from mavil.datasets.transforms.audio import AudioNormalize, SpecAugment
 from mavil.demo.finetune import FINETUNE_CONFIGS, finetune_jobs, finetune_run, split_accuracy
 from mavil.demo.report import aggregate_finetune, format_finetune, markdown_finetune
-from mavil.demo.run import REPO_ROOT, save_splits
+from mavil.demo.evaluate import save_splits
+from mavil.demo.run import REPO_ROOT
 
 STAGE1 = str(REPO_ROOT / 'configs/demo/stage1.py')
 
