@@ -26,7 +26,8 @@ docs: install
 	$(SPHINX) docs docs/_build/html
 	@echo "open docs/_build/html/index.html"
 
-# Built-in demo data -> MAE-only, stage 1, stage-2 iteration 1 (2 seeds, CPU) -> work_dirs/demo/
+# Built-in demo data -> MAE-only, stage 1, stage-2 iteration 1, fine-tuning (2 seeds, CPU)
+# -> work_dirs/demo/
 demo: install
 	$(BIN)/python tools/demo.py
 
