@@ -13,6 +13,7 @@ from mavil.demo.generator import (DemoDataConfig, data_config, ensure_dataset, g
                                   is_complete)
 from mavil.demo.render import _shape_mask
 from mavil.demo.run import parse_args
+from .conftest import summary_statistics_accuracy
 
 SMALL = CategoryDataConfig(num_clips=16, seed=3)
 
@@ -148,17 +149,5 @@ def test_category_is_not_readable_from_colour_or_spectrum_statistics():
     """Nearest class mean on [mean RGB, mean log spectrum] of rendered clips: about chance."""
     cfg = CategoryDataConfig(seed=8)
     specs = [draw_clip(i, cfg) for i in range(64)]
-    feats = []
-    for spec in specs:
-        rgb = render_video(spec, cfg).reshape(-1, 3).mean(0) / 255
-        wave = render_audio(spec, cfg)[0]
-        spectrum = np.abs(np.fft.rfft(wave)) ** 2
-        bands = np.log(np.array([b.mean() for b in np.array_split(spectrum[:32000], 32)]) + 1e-9)
-        feats.append(np.concatenate([rgb * 10, bands - bands.mean()]))
-    feats, labels = np.array(feats), np.array([s.label for s in specs])
-    correct = 0
-    for i in range(len(specs)):  # leave-one-out
-        keep = np.arange(len(specs)) != i
-        means = np.stack([feats[keep & (labels == c)].mean(0) for c in range(NUM_CLASSES)])
-        correct += int(np.argmin(((means - feats[i]) ** 2).sum(1)) == labels[i])
-    assert correct / len(specs) < 0.3  # chance 0.125
+    accuracy = summary_statistics_accuracy(specs, cfg, render_video, render_audio, NUM_CLASSES)
+    assert accuracy < 0.3  # chance 0.125
