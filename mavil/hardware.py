@@ -15,6 +15,7 @@ The probe result is cached in-process and in a JSON file (``$MAVIL_CACHE_DIR`` o
 torch version, so each machine measures once. This module imports only torch, so both
 ``mavil.engine`` and ``mavil.models`` can use it.
 """
+import functools
 import json
 import os
 import os.path as osp
@@ -86,6 +87,7 @@ def matmul_flops_per_s(dtype: torch.dtype = torch.float32,
     return 2.0 * size**3 / best
 
 
+@functools.lru_cache(maxsize=None)  # /proc/cpuinfo, read once per process
 def cpu_flags() -> set[str]:
     """The CPU feature flags of ``/proc/cpuinfo`` (empty where it does not exist)."""
     try:
@@ -98,6 +100,7 @@ def cpu_flags() -> set[str]:
     return set()
 
 
+@functools.lru_cache(maxsize=None)
 def cpu_model() -> str:
     try:
         with open('/proc/cpuinfo') as f:
@@ -109,6 +112,7 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+@functools.lru_cache(maxsize=None)
 def cpu_has_amx() -> bool:
     """AMX tiles (Sapphire Rapids and later): bf16 matmuls several times faster than fp32."""
     check = getattr(torch.cpu, '_is_amx_tile_supported', None)

@@ -31,6 +31,7 @@ import torch  # noqa: E402
 from mavil.demo.ablations import (EVALUATORS, TABLES, EvalRequest, format_tables,  # noqa: E402
                                   runs_for)
 from mavil.demo.run import DemoSettings  # noqa: E402
+from mavil.weights.checkpoint_io import atomic_write_text  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # Fine-tuning epochs per model and modality (configs/demo/finetune_*.py: 15). CPU seconds
@@ -112,10 +113,9 @@ def run_seed(settings: ReproduceSettings, seed: int, splits_file: str) -> dict:
         done = time.time()
         seconds[run.name] = dict(train=trained - start, evaluate=done - trained)
         results[run.name] = metrics
-        with open(eval_file + '.tmp', 'w') as f:
-            json.dump(dict(stamp=stamp, checkpoint=ckpts[run.name], metrics=metrics,
-                           seconds=seconds[run.name]), f, indent=1)
-        os.replace(eval_file + '.tmp', eval_file)
+        atomic_write_text(eval_file, json.dumps(dict(
+            stamp=stamp, checkpoint=ckpts[run.name], metrics=metrics,
+            seconds=seconds[run.name]), indent=1))
         print(f'[seed {seed}] {run.name}: ' + ', '.join(f'{k} {v:.3f}' for k, v in
                                                        metrics.items())
               + f' ({seconds[run.name]["train"]:.0f} s train, '

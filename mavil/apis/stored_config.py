@@ -12,6 +12,7 @@ import mavil.engine  # noqa: F401
 import mavil.evaluation  # noqa: F401
 import mavil.models  # noqa: F401
 from mavil import registry as ours
+from mavil.weights.matching import key_listing
 from mavil.weights.safetensors_io import (CONFIG_KEY, PYTHON_CONFIG_KEY, WeightsFileError,
                                           read_metadata)
 
@@ -64,8 +65,7 @@ def check_config_data(data: Any, path: str) -> None:
         raise WeightsFileError(f'{path}: metadata {CONFIG_KEY} is not a JSON object')
     walk(data, '')
     if problems:
-        shown = '; '.join(problems[:10]) + (f'; ... ({len(problems) - 10} more)'
-                                             if len(problems) > 10 else '')
+        shown = key_listing(problems, limit=10, sep='; ')
         raise WeightsFileError(
             f'{path}: the config stored in the file is refused, as building it could run code: '
             f'{shown}. Pass the config file yourself: init_model(CONFIG, {path!r}) or the '

@@ -13,6 +13,7 @@ Layout of a cache folder::
 A shard counts as finished when its ``.json`` exists and its tar has the size recorded
 there; a rerun keeps finished shards and rebuilds the others.
 """
+import hashlib
 import json
 import multiprocessing
 import os
@@ -50,7 +51,6 @@ def clip_key(filename: str, data_prefix: str = '') -> str:
 
 def key_hash(key: str) -> int:
     """Signed 64-bit hash of a clip key (the index's lookup key)."""
-    import hashlib
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), 'little',
                           signed=True)
 

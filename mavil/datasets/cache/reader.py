@@ -204,8 +204,9 @@ class ClipCache:
             error = error if isinstance(error, type) and issubclass(error, MediaError) else \
                 MediaError
             raise error(str(filename), f'{reason} (found unusable when the cache was built)')
-        row = int(np.searchsorted(self._hash, key_hash(key)))
-        if row == len(self._hash) or self._hash[row] != key_hash(key):
+        wanted = key_hash(key)
+        row = int(np.searchsorted(self._hash, wanted))
+        if row == len(self._hash) or self._hash[row] != wanted:
             raise MediaNotFoundError(str(filename), f'not in the clip cache {self.root} (key '
                                      f'{key!r}; data_prefix {self.data_prefix!r})')
         record = CachedRecord(self, str(filename), int(self._shard[row]),
