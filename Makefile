@@ -3,7 +3,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SPHINX = $(BIN)/python -m sphinx -q -b html
+# docs/api holds generated stubs: removed first, so a moved or renamed module leaves none behind
+SPHINX = rm -rf docs/api && $(BIN)/python -m sphinx -q -b html
 
 .PHONY: install test docs demo reproduce clean
 
