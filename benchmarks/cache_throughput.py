@@ -15,7 +15,8 @@ crop 224 -> flip -> pack. Rows differ only in the loading step (and what it leav
                data_throughput.py writes them: 10 s, 25 fps, x264 CRF 23, stereo AAC).
     jpeg_wav   CAV-MAE's layout: each clip's frames at 2 fps as JPEG files (short side 224,
                the cache's JPEG quality) and its audio as a 16 kHz mono 16-bit wav; the
-               loader reads the wav and the 8 sampled JPEG files; the fbank is computed.
+               loader reads the wav and the 8 sampled JPEG files (decoded as the cache
+               decodes its frames); the fbank is computed.
     cache      LoadCachedClip on a cache built for this pipeline (tools/data/build_cache.py
                defaults: JPEG at short side 224, quality by pixel error; the fbank as float16).
     cache_pcm  the same with 16-bit PCM audio (the fbank computed per sample).
@@ -47,12 +48,12 @@ sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
-from torchvision.io import decode_jpeg  # noqa: E402
+import simplejpeg  # noqa: E402
 
 import data_throughput as files_bench  # noqa: E402
 from mavil.datasets.cache import (build_cache, choose_jpeg_quality,  # noqa: E402
                                   settings_from_pipelines)
-from mavil.datasets.cache.format import encode_frame  # noqa: E402
+from mavil.datasets.cache.format import decode_frames_into, encode_frame  # noqa: E402
 from mavil.datasets.cache.writer import clip_audio, source_frames  # noqa: E402
 from mavil.datasets.readers import open_media  # noqa: E402
 from mavil.datasets.transforms import ClipSampler  # noqa: E402
@@ -105,12 +106,13 @@ class LoadJpegWav(BaseTransform):
         count = len([n for n in os.listdir(folder) if n.endswith('.jpg')])
         times = self.clip_sampler(count / self.fps)  # [1, T]
         index = np.minimum((times[0] * self.fps + 1e-6).astype(int), count - 1)
-        frames = []
+        blobs = []
         for k in index:
             with open(osp.join(folder, f'frame_{k}.jpg'), 'rb') as f:
-                data = torch.frombuffer(bytearray(f.read()), dtype=torch.uint8)
-            frames.append(decode_jpeg(data).permute(1, 2, 0))  # [h, w, 3]
-        video = torch.stack(frames)  # [T, h, w, 3]
+                blobs.append(f.read())
+        height, width, _, _ = simplejpeg.decode_jpeg_header(blobs[0])
+        video = torch.empty(len(blobs), height, width, 3, dtype=torch.uint8)  # [T, h, w, 3]
+        decode_frames_into(blobs, 'jpeg', video)  # the cache's JPEG decoder
         results['video'] = video.permute(3, 0, 1, 2)  # [3, T, h, w], as LoadAudioVideo
         results['frame_timestamps'] = torch.from_numpy(times)
         results.update(num_clips=1, original_shape=tuple(video.shape[1:3]), video_fps=self.fps,

@@ -365,6 +365,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def make_file_set(data_dir: str, spec: dict, args: argparse.Namespace) -> List[str]:
+    os.makedirs(data_dir, exist_ok=True)
     files = []
     for i in range(args.files):
         name = (f'{spec["width"]}x{spec["height"]}_{args.fps}fps_{spec["sample_rate"]}Hz_'

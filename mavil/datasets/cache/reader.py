@@ -11,7 +11,7 @@ import torch
 from mavil.datasets import readers
 from mavil.datasets.readers import CorruptMediaError, MediaError, MediaNotFoundError
 from .build import INDEX, MANIFEST, UNUSABLE, clip_key, key_hash, shard_name
-from .format import (VERSION, RecordError, check_blob, decode_audio, decode_frame_into,
+from .format import (VERSION, RecordError, check_blob, decode_audio, decode_frames_into,
                      parse_header, parse_prefix, payload_start)
 from .settings import CacheSettings
 
@@ -23,19 +23,23 @@ class CacheError(RuntimeError):
 
 
 class CachedRecord:
-    """One clip's record, opened: ``meta`` and lazily read, checked blobs."""
+    """One clip's record, opened: ``meta`` and lazily read, checked blobs.
+
+    The first read (``HEADER_READ`` bytes) is kept: blobs inside it (the frame times and
+    index, and whole small records) are served from it without another read."""
 
     def __init__(self, cache: 'ClipCache', filename: str, shard: int, offset: int,
                  size: int) -> None:
         self.cache, self.filename, self.shard = cache, filename, shard
         self.offset, self.size = offset, size
-        head = self._pread(offset, min(size, HEADER_READ))
+        head = self._pread_into(offset, min(size, HEADER_READ))
         header_len = self._call(parse_prefix, head)
         if len(head) < payload_start(header_len):
             if payload_start(header_len) > size:
                 raise self.error(f'header of {header_len} bytes exceeds the {size}-byte record')
-            head = self._pread(offset, payload_start(header_len))
+            head = self._pread_into(offset, payload_start(header_len))
         header = self._call(parse_header, head)
+        self._head = head
         self._payload = offset + payload_start(header_len)
         self.key, self.meta, self.blobs = header['key'], header['meta'], header['blobs']
 
@@ -51,21 +55,22 @@ class CachedRecord:
         return CorruptMediaError(self.filename, f'cache shard {path} (record at byte '
                                  f'{self.offset}): {problem}')
 
-    def _pread(self, offset: int, length: int) -> bytes:
-        data = os.pread(self.cache.shard_fd(self.shard), length, offset)
-        if len(data) != length:
-            raise self.error(f'shard ends at byte {offset + len(data)}, the record needs '
-                             f'{offset + length} (truncated shard)')
-        return data
-
     def _pread_into(self, offset: int, length: int) -> memoryview:
-        """Like ``_pread``, into writable memory (decoders then read it without a copy)."""
-        buffer = bytearray(length)
+        """``length`` bytes at ``offset`` of the shard, in writable memory (decoders then
+        read it without a copy; not zero-filled first)."""
+        buffer = np.empty(length, dtype=np.uint8)
         got = os.preadv(self.cache.shard_fd(self.shard), [buffer], offset)
         if got != length:
             raise self.error(f'shard ends at byte {offset + got}, the record needs '
                              f'{offset + length} (truncated shard)')
         return memoryview(buffer)
+
+    def _span(self, start: int, end: int) -> memoryview:
+        """Payload bytes ``[start, end)``: from the first read when it holds them."""
+        head_start = self._payload - self.offset
+        if head_start + end <= len(self._head):
+            return self._head[head_start + start:head_start + end]
+        return self._pread_into(self._payload + start, end - start)
 
     def read(self, names: Sequence[str]) -> Dict[str, memoryview]:
         """The named blobs (one read over the span they cover), checked against their CRC;
@@ -79,7 +84,7 @@ class CachedRecord:
         end = max(self.blobs[n][0] + self.blobs[n][1] for n in names)
         if self._payload + end > self.offset + self.size:
             raise self.error('a blob lies past the end of its record')
-        span = self._pread_into(self._payload + start, end - start)
+        span = self._span(start, end)
         out = {}
         for name in names:
             offset, length, _ = self.blobs[name]
@@ -91,11 +96,12 @@ class CachedRecord:
         """Cached frames at ``positions`` (indices into ``frame_index``): uint8
         ``[len(positions), h, w, 3]``; each distinct frame is decoded once."""
         unique, inverse = np.unique(positions, return_inverse=True)
-        data = self.read([f'frame/{k}' for k in unique])
+        names = [f'frame/{k}' for k in unique]
+        data = self.read(names)
         height, width = self.meta['frame_shape']
         frames = torch.empty(len(unique), height, width, 3, dtype=torch.uint8)
-        for out, k in zip(frames, unique):
-            self._call(decode_frame_into, data[f'frame/{k}'], self.meta['frame_format'], out)
+        self._call(decode_frames_into, [data[n] for n in names], self.meta['frame_format'],
+                   frames)
         if len(unique) == len(positions) and np.all(np.diff(positions) > 0):
             return frames
         return frames.index_select(0, torch.from_numpy(inverse.reshape(-1)))

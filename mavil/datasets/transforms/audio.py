@@ -188,7 +188,7 @@ class AudioNormalize(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         spec = self.require(results, self.key)
-        results[self.key] = (spec - self.mean) / (2 * self.std)
+        results[self.key] = torch.sub(spec, self.mean).div_(2 * self.std)  # one new tensor
         return results
 
 
