@@ -43,7 +43,7 @@ tests_status=0
 if [[ $STEPS == *" tests "* ]]; then
     echo "== 1. CUDA-only tests"
     timeout 240 "$PYTHON" -m pytest -q -rs -p no:cacheprovider tests/gpu \
-        tests/models/layers/test_attention.py 2>&1 | tail -n 15
+        tests/models/layers/test_transformer.py 2>&1 | tail -n 15
     tests_status=${PIPESTATUS[0]}
 fi
 

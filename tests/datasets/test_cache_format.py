@@ -35,6 +35,9 @@ def test_jpeg_frames_decode_as_torchvision_decodes(height, width, quality):
     for got, blob in zip(out, blobs):
         want = decode_jpeg(torch.frombuffer(bytearray(blob), dtype=torch.uint8))  # [3, h, w]
         assert torch.equal(got, want.permute(1, 2, 0))
+    strided = torch.empty(3, height, 3, width, dtype=torch.uint8).permute(0, 1, 3, 2)
+    decode_frames_into(blobs, 'jpeg', strided)  # a view that is not C-ordered
+    assert torch.equal(strided, out)
 
 
 def test_raw_frames_are_copied_exactly():

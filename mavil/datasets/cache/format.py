@@ -129,8 +129,13 @@ def decode_frames_into(blobs: Sequence, frame_format: str, out: torch.Tensor) ->
     """Decode frames' bytes into ``out`` (uint8 ``[len(blobs), h, w, 3]``). JPEG frames are
     decoded by libjpeg-turbo (``simplejpeg``) straight into ``out``: the same pixels as
     torchvision's ``decode_jpeg`` (tested), without its copy."""
-    if len(blobs) != len(out):
-        raise ValueError(f'{len(blobs)} frames for a buffer of {len(out)}')
+    if len(blobs) != len(out) or out.dtype != torch.uint8:
+        raise ValueError(f'{len(blobs)} frames for a {out.dtype} buffer of {len(out)}')
+    if not out.is_contiguous():  # the decoder writes whole C-ordered frames
+        buffer = torch.empty(out.shape, dtype=torch.uint8)
+        decode_frames_into(blobs, frame_format, buffer)
+        out.copy_(buffer)
+        return
     for k, (data, frame) in enumerate(zip(blobs, out.numpy())):
         if frame_format == 'raw':
             if len(data) != frame.size:
