@@ -47,9 +47,12 @@ if [[ $STEPS == *" tests "* ]]; then
     tests_status=${PIPESTATUS[0]}
 fi
 
+tables=()  # the tables this run writes (a table of an earlier run is not printed)
 step_status=0
 if [[ $STEPS == *" step "* ]]; then
     echo "== 2. ViT-B stage-1 step timings"
+    rm -f "$OUT_DIR/gpu_table.md"
+    tables+=("$OUT_DIR/gpu_table.md")
     step_args=(--out "$OUT_DIR/gpu_table.md")
     [ $DRY_RUN = 1 ] && step_args+=(--dry-run)
     # 420 s on a GPU machine; a dry run on a small shared CPU gets longer (imports dominate)
@@ -62,6 +65,7 @@ decode_status=0
 if [[ $STEPS == *" decode "* ]]; then
     echo "== 3. torchcodec decoding: CUDA (NVDEC) vs CPU"
     rm -f "$OUT_DIR/decode_table.md"
+    tables+=("$OUT_DIR/decode_table.md")
     decode_args=(--out "$OUT_DIR/decode_table.md" --data-dir "$OUT_DIR/decode_files")
     # ~1 min on a GPU machine (writing the 4 files of 10 s dominates); tiny files when dry
     [ $DRY_RUN = 1 ] && decode_args+=(--sets 96x64:16000:250 --seconds 5 --files 1 --clips 3)
@@ -71,7 +75,7 @@ fi
 
 echo "== 4. tables: $OUT_DIR/gpu_table.md, decode_table.md ($(( $(date +%s) - start )) s in" \
      "all; tests exit $tests_status, timings exit $step_status, decoding exit $decode_status)"
-for table in "$OUT_DIR/gpu_table.md" "$OUT_DIR/decode_table.md"; do
+for table in ${tables[@]+"${tables[@]}"}; do
     [ -f "$table" ] && cat "$table"
 done
 [ $tests_status = 0 ] && [ $step_status = 0 ] && [ $decode_status = 0 ]
