@@ -10,10 +10,11 @@ of training clips:
 * ``loss_nce_inter`` and ``acc_inter`` of every training iteration (mean of the last 20
   iterations is reported; chance is 1 / batch size).
 
-Each setting is a set of ``--cfg-options`` for ``configs/demo/stage1.py``::
+Each setting is a name and its ``--cfg-options`` for ``configs/demo/stage1.py`` (parsed and
+checked as every tool's ``--cfg-options``: list values such as ``[1,2]`` stay whole)::
 
     python tools/contrast_diagnostics.py --data-kind category --iters 100 \\
-        --setting base= --setting tau0.5=model.inter_loss.temperature=0.5
+        --setting base --setting tau0.5 model.inter_loss.temperature=0.5
 
 prints one line per setting and writes ``WORK_DIR/<setting>.json``. Training is the demo's
 (MMEngine runner, the clips decoded once, its optimizer and schedule).
@@ -29,6 +30,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 
 import torch  # noqa: E402
 from mmengine.hooks import Hook  # noqa: E402
+
+from mavil.apis.cli import StrictDictAction  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -173,9 +176,23 @@ def format_line(r: dict) -> str:
             f"{r['seconds']:.0f} s")
 
 
-def main(argv=None) -> None:
-    from mavil.apis.stages import parse_cfg_options
+class SettingAction(StrictDictAction):
+    """``--setting NAME [KEY=VALUE ...]``: appends ``(NAME, options)``, the options parsed as
+    every tool's ``--cfg-options`` (:class:`~mavil.apis.cli.StrictDictAction`)."""
 
+    def __call__(self, parser, namespace, values, option_string=None):
+        name, items = values[0], values[1:]
+        settings = list(getattr(namespace, self.dest, None) or [])
+        if '=' in name or '/' in name or name in {n for n, _ in settings}:
+            parser.error(f'{option_string} {name!r}: expected a new setting name (part of a '
+                         'file name: no "/" or "="), then its KEY=VALUE overrides (e.g. '
+                         '--setting tau0.5 model.inter_loss.temperature=0.5)')
+        options = argparse.Namespace()
+        super().__call__(parser, options, items, option_string)
+        setattr(namespace, self.dest, settings + [(name, getattr(options, self.dest))])
+
+
+def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('--data-kind', default='melody', choices=('melody', 'category'))
     p.add_argument('--data-root', default=None)
@@ -186,17 +203,20 @@ def main(argv=None) -> None:
     p.add_argument('--every', type=int, default=25, help='probe every N iterations')
     p.add_argument('--probe-clips', type=int, default=64)
     p.add_argument('--threads', type=int, default=1)
-    p.add_argument('--setting', action='append', required=True,
-                   help='NAME=key=value[,key=value...] (NAME= alone: the config as it is)')
-    args = p.parse_args(argv)
+    p.add_argument('--setting', nargs='+', action=SettingAction, required=True,
+                   metavar=('NAME', 'KEY=VALUE'),
+                   help='a run: its name, then its config overrides (none: the config as it is)')
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
     torch.set_num_threads(args.threads)
     args.data_root = args.data_root or ('data/demo' if args.data_kind == 'melody'
                                         else f'data/demo_{args.data_kind}')
     os.makedirs(args.work_dir, exist_ok=True)
     splits = decoded_splits(args.data_kind, args.data_root, args.work_dir)
-    for spec in args.setting:
-        name, _, opts = spec.partition('=')
-        options = parse_cfg_options([o for o in opts.split(',') if o])
+    for name, options in args.setting:
         print(format_line(run_setting(name, options, args, splits)), flush=True)
 
 

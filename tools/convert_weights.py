@@ -29,6 +29,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
 
 from mavil.apis.cli import StrictDictAction  # noqa: E402
+from mavil.weights.matching import key_listing  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -111,10 +112,11 @@ def load_converted(model, state: dict) -> None:
                    if k in own and v.shape != own[k].shape)
     if unknown or wrong:
         raise RuntimeError(f'converted weights do not fit {type(model).__name__}: '
-                           f'unknown keys {unknown[:10]}, shape mismatches {wrong[:10]}')
+                           f'unknown keys [{key_listing(unknown, 10)}], shape mismatches '
+                           f'[{key_listing(wrong, 10)}]')
     missing = model.load_state_dict(state, strict=False).missing_keys
     print(f'loaded {len(state)} tensors; {len(missing)} model tensors keep their '
-          f'initialisation' + (f' (e.g. {", ".join(missing[:5])})' if missing else ''))
+          f'initialisation' + (f' (e.g. {key_listing(missing, 5)})' if missing else ''))
 
 
 def main(argv=None):

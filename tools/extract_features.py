@@ -23,6 +23,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
 
 from mavil.apis.cli import add_model_args, tool_parser  # noqa: E402
+from mavil.weights.matching import key_listing  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -57,8 +58,7 @@ def main(argv=None):
     files = [f for src in args.sources for f in resolve_sources(src, args.data_prefix, skipped)]
     if skipped:
         print(f'skipped {len(skipped)} file(s) of the folders without a media extension '
-              f'({" ".join(MEDIA_EXTENSIONS)}): {", ".join(skipped[:5])}'
-              f'{" ..." if len(skipped) > 5 else ""}')
+              f'({" ".join(MEDIA_EXTENSIONS)}): {key_listing(skipped, 5)}')
     feats = extract_features(model, files, modalities=args.modalities,
                              batch_size=args.batch_size, num_workers=args.workers,
                              with_tokens=args.tokens, progress=True)
@@ -78,8 +78,8 @@ def main(argv=None):
         print(f'{len(written)} .npy files in {args.per_file}')
     if feats.failed:
         print(f'{len(feats.failed)} files unusable (listed in {failed_csv}):')
-        for name, reason in feats.failed[:20]:
-            print(f'  {name}: {reason}')
+        print('  ' + key_listing([f'{name}: {reason}' for name, reason in feats.failed],
+                                 sep='\n  '))
     return feats
 
 

@@ -10,12 +10,16 @@ from .inference import load_config
 
 
 class StrictDictAction(DictAction):
-    """MMEngine's ``DictAction`` (``--cfg-options k=v ...``), refusing values with whitespace,
-    which MMEngine would silently strip (``work_dir=/my runs`` -> ``/myruns``)."""
+    """MMEngine's ``DictAction`` (``--cfg-options k=v ...``), refusing an item without ``=``
+    (MMEngine fails on it with a bare unpacking error) and values with whitespace, which
+    MMEngine would silently strip (``work_dir=/my runs`` -> ``/myruns``)."""
 
     def __call__(self, parser, namespace, values, option_string=None):
         for item in values:
-            key, _, value = item.partition('=')
+            key, eq, value = item.partition('=')
+            if not eq or not key:
+                parser.error(f'{option_string} {item!r}: expected KEY=VALUE, e.g. '
+                             'model.inter_loss.temperature=0.5')
             if any(ch.isspace() for ch in value):
                 parser.error(f'{option_string} {item!r}: MMEngine removes whitespace from '
                              'values, so this would silently become '

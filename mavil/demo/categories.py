@@ -32,7 +32,8 @@ from typing import ClassVar, Union
 import numpy as np
 
 from .melody import NUM_HARMONICS, SHAPES, ClipDraws, DemoDataConfig, is_test
-from .render import _bounce, _envelope, _shape_mask
+from .render import (_bounce, _envelope, _shape_mask, scene, sound_bed,
+                     write_rendered)
 
 GLIDES = ('rising', 'falling')
 TREMOLOS = ('steady', 'tremolo')
@@ -144,27 +145,12 @@ def object_track(spec: CategoryClipSpec, t: np.ndarray, cfg: DemoDataConfig) -> 
 
 def render_video(spec: CategoryClipSpec, cfg: DemoDataConfig) -> np.ndarray:
     """uint8 RGB frames ``[T, H, W, 3]``."""
-    rng = np.random.default_rng((cfg.seed, spec.index, 1))
-    n, s = int(round(cfg.duration * cfg.fps)), cfg.size
-    t = np.arange(n) / cfg.fps
-    yy, xx = np.mgrid[0:s, 0:s].astype(np.float32)
-    c0, c1 = rng.uniform(10, 90, 3), rng.uniform(10, 90, 3)
-    ramp = (xx * math.cos(rng.uniform(0, 6.3)) + yy * math.sin(rng.uniform(0, 6.3))) / s
-    ramp = (ramp - ramp.min()) / max(np.ptp(ramp), 1e-6)
-    background = c0 + (c1 - c0) * ramp[..., None] + rng.normal(0, 6, (s, s, 1))
-    frames = np.repeat(background[None], n, axis=0).astype(np.float32)  # [T, H, W, 3]
-    d_shape = SHAPES[rng.integers(len(SHAPES))]
-    d_r = rng.uniform(0.1, 0.15) * s
-    d_grey = rng.uniform(90, 170)
-    d_p0, d_v = rng.uniform(d_r, s - d_r, 2), rng.normal(0, 8, 2) * s / 64
-    d_x = _bounce(d_p0[0] + d_v[0] * t, d_r, s - d_r)
-    d_y = _bounce(d_p0[1] + d_v[1] * t, d_r, s - d_r)
+    rng, t, frames, yy, xx = scene(spec, cfg)
     shape, stripes = spec.picture_pattern
     x, y = object_track(spec, t, cfg)
     colours = np.array(spec.colours, dtype=np.float32)  # [2, 3]
     phase = rng.uniform(0, spec.stripe_period)
-    for i in range(n):
-        frames[i][_shape_mask(d_shape, yy, xx, d_x[i], d_y[i], d_r)] = d_grey
+    for i in range(len(t)):  # the object, drawn over the distractor
         mask = _shape_mask(shape, yy, xx, x[i], y[i], spec.radius)
         # stripes move with the object: coordinates relative to its centre
         along = (yy - y[i]) if stripes == 'horizontal' else (xx - x[i])
@@ -175,12 +161,8 @@ def render_video(spec: CategoryClipSpec, cfg: DemoDataConfig) -> np.ndarray:
 
 def render_audio(spec: CategoryClipSpec, cfg: DemoDataConfig) -> np.ndarray:
     """float32 mono waveform ``[1, S]`` in [-1, 1]."""
-    rng = np.random.default_rng((cfg.seed, spec.index, 2))
+    rng, t, wave = sound_bed(spec, cfg)
     sr = cfg.sample_rate
-    t = np.arange(int(round(cfg.duration * sr))) / sr
-    wave = rng.normal(0, spec.noise_std, t.shape)
-    d_env = _envelope(t, spec.distractor_onset, spec.distractor_onset + 0.4)
-    wave += 0.15 * d_env * np.sin(2 * math.pi * spec.distractor_freq * t)
     amp = spec.loudness / sum(spec.harmonics)
     if spec.tremolo_hz:  # same mean power as a steady sound: E[(1 - d + d m)^2] scaled to 1
         rms = math.sqrt((1 - TREMOLO_DEPTH / 2) ** 2 + TREMOLO_DEPTH ** 2 / 8)
@@ -206,7 +188,4 @@ def render_audio(spec: CategoryClipSpec, cfg: DemoDataConfig) -> np.ndarray:
 
 
 def write_clip(spec: CategoryClipSpec, cfg: DemoDataConfig, root: Union[str, Path]) -> Path:
-    from mavil.datasets.media_writer import write_av_clip  # PyAV only when writing files
-    return write_av_clip(Path(root) / spec.filename, frames=render_video(spec, cfg),
-                         fps=cfg.fps, waveform=render_audio(spec, cfg),
-                         sample_rate=cfg.sample_rate, crf=20, faststart=True)
+    return write_rendered(spec, cfg, root, render_video, render_audio)

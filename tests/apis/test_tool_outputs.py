@@ -83,3 +83,24 @@ def test_an_unwritable_output_fails_before_any_work(tmp_path, clip_dir, tool, op
     missing = str(tmp_path / 'no_such_config.py')  # loading the model would fail on this
     with pytest.raises(SystemExit, match=rf'cannot write {option} {target}'):
         main([missing, str(tmp_path / 'none.pth'), str(clip_dir / 'av_0.mp4'), option, target])
+
+
+def test_long_listings_end_with_the_count_left_out(checkpoint, clip_dir, tmp_path, capsys):
+    """Skipped folder entries (first 5) and unusable files (first 20) are listed with
+    '... (N more)' for the rest, so a long list never looks complete."""
+    from tools.extract_features import main
+    folder = tmp_path / 'clips'
+    folder.mkdir()
+    (folder / 'av_0.mp4').write_bytes((clip_dir / 'av_0.mp4').read_bytes())
+    for i in range(8):
+        (folder / f'notes_{i}.txt').write_text('not media')
+    for i in range(22):
+        (folder / f'bad_{i:02d}.mp4').write_bytes(b'')
+    main([str(TINY), str(checkpoint), str(folder), '--out', str(tmp_path / 'f.npz'),
+          '--workers', '0'])
+    out = capsys.readouterr().out
+    skipped = next(line for line in out.splitlines() if line.startswith('skipped 8 file(s)'))
+    assert skipped.count('notes_') == 5 and skipped.endswith('... (3 more)')
+    failed = out[out.index('22 files unusable'):].splitlines()[1:]
+    assert len(failed) == 21 and failed[-1] == '  ... (2 more)'
+    assert all('bad_' in line and 'empty' in line for line in failed[:20])

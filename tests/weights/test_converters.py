@@ -314,3 +314,22 @@ def test_convert_tool_image_vit_into_video_encoder(tmp_path):
                                / t)
     for key in ('blocks.1.attn.qkv.weight', 'blocks.0.mlp.fc2.bias', 'norm.weight', 'cls_token'):
         torch.testing.assert_close(enc[key], state[key])
+
+
+def test_convert_weights_lists_what_does_not_fit_with_the_count_left_out(capsys):
+    """tools/convert_weights.py: unknown keys and shape mismatches (first 10 of each), and
+    the model tensors left at their initialisation (first 5), end with '... (N more)'."""
+    from tools.convert_weights import load_converted
+    model = torch.nn.Sequential(*[torch.nn.Linear(2, 2) for _ in range(8)])
+    own = model.state_dict()
+    bad = {f'x{i:02d}': torch.zeros(1) for i in range(12)}
+    bad.update({k: torch.zeros(3) for k in list(own)[:13]})
+    with pytest.raises(RuntimeError) as info:
+        load_converted(model, bad)
+    message = str(info.value)
+    assert 'x09, ... (2 more)]' in message and 'x10' not in message
+    assert message.endswith('... (3 more)]') and message.count(' vs [') == 10
+    load_converted(model, {'0.weight': own['0.weight']})
+    printed = capsys.readouterr().out
+    assert printed.startswith('loaded 1 tensors; 15 model tensors keep their initialisation')
+    assert printed.rstrip().endswith('... (10 more))')

@@ -61,6 +61,32 @@ class MediaInfo:
     video_duration: Optional[float] = None
 
 
+def import_backend(backend: str, module: str, *, install: str,
+                   libraries: str = 'its shared libraries') -> object:
+    """Import ``module``, the library the reader ``backend`` decodes with.
+
+    Args:
+        backend: the reader's registry name, for the message.
+        module: dotted module name, e.g. ``'torchcodec.decoders'``.
+        install: how to install the package, e.g. ``'pip install torchcodec'``.
+        libraries: the system libraries the package loads on import, for the message.
+
+    Raises:
+        ImportError: naming the backend and what to install, when the package is missing or
+            cannot load ``libraries`` (the RuntimeError / OSError it raised is the cause).
+    """
+    package = module.split('.')[0]
+    try:
+        __import__(package)  # the package first, as `from package import sub` does
+        return __import__(module, fromlist=['_'])  # the submodule itself
+    except ImportError as err:  # e.g. no wheel for this platform
+        raise ImportError(f'backend {backend!r} needs the {package} package ({install}); '
+                          "or use backend='pyav'") from err
+    except (RuntimeError, OSError) as err:
+        raise ImportError(f'backend {backend!r}: {package} is installed but cannot load '
+                          f"{libraries}; or use backend='pyav'") from err
+
+
 def check_file(filename: str) -> None:
     """Raise for a missing or zero-byte file before any decoder sees it."""
     if not os.path.exists(filename):

@@ -16,16 +16,11 @@ import numpy as np
 import torch
 
 from mavil.registry import MEDIA_READERS
-from .base import CorruptMediaError, MediaReader
+from .base import CorruptMediaError, MediaReader, import_backend
 
 
 def _import_decord():
-    try:
-        import decord
-    except ImportError as err:  # e.g. no wheel for this platform
-        raise ImportError("backend 'decord' needs the decord package; install it or use "
-                          "backend='pyav'") from err
-    return decord
+    return import_backend('decord', 'decord', install='pip install decord')
 
 
 @MEDIA_READERS.register_module(name='decord')

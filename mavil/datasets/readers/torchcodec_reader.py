@@ -19,23 +19,16 @@ import numpy as np
 import torch
 
 from mavil.registry import MEDIA_READERS
-from .base import CorruptMediaError
+from .base import CorruptMediaError, import_backend
 from .pyav_reader import PyAVReader
 
 
 def import_torchcodec():
     """The ``torchcodec.decoders`` module; ImportError saying what is missing otherwise
     (torchcodec itself, or the FFmpeg shared libraries it loads on import)."""
-    try:
-        from torchcodec import decoders
-    except ImportError as err:
-        raise ImportError("backend 'torchcodec' needs the torchcodec package (pip install "
-                          "torchcodec); or use backend='pyav'") from err
-    except (RuntimeError, OSError) as err:  # libtorchcodec could not load FFmpeg
-        raise ImportError("backend 'torchcodec': torchcodec is installed but cannot load "
-                          'the FFmpeg shared libraries (major version 4-8; Debian: '
-                          "apt-get install ffmpeg); or use backend='pyav'") from err
-    return decoders
+    return import_backend('torchcodec', 'torchcodec.decoders', install='pip install torchcodec',
+                          libraries='the FFmpeg shared libraries (major version 4-8; Debian: '
+                                    'apt-get install ffmpeg)')
 
 
 @MEDIA_READERS.register_module(name='torchcodec')

@@ -1,19 +1,12 @@
 """Results-dict transforms, registered in ``mavil.registry.TRANSFORMS``.
 
-Pre-training pipeline (App. B.1 / Table 9)::
-
-    dict(type='LoadAudioVideo', backend='pyav', clip_sampler=dict(num_frames=8, fps=2)),
-    dict(type='AudioResample', sample_rate=16000),
-    dict(type='KaldiFbank', num_mel_bins=128),
-    dict(type='AudioRandomRoll'),
-    dict(type='AudioPadCrop', target_length=1024),
-    dict(type='AudioNormalize', mean=-4.268, std=4.569),
-    dict(type='VideoRandomResizedCrop', size=224, scale=(0.2, 1.0)),
-    dict(type='VideoRandomFlip', prob=0.5),
-    dict(type='PackAVInputs'),
-
-Test: ``LoadAudioVideo(clip_sampler=dict(..., test_mode=True, num_clips=N))``, no roll,
-``VideoResize(short_side=224)`` + ``VideoCenterCrop(size=224)``.
+The pre-training pipelines (App. B.1 / Table 9) are defined once, in
+``configs/_base_/datasets/pretrain_pipelines.py``. Training: ``LoadAudioVideo`` (8 frames at
+2 fps) -> ``AudioResample`` (16 kHz) -> ``KaldiFbank`` (128 bins) -> ``AudioRandomRoll`` ->
+``AudioPadCrop`` (1024 frames) -> ``AudioNormalize`` -> ``VideoRandomResizedCrop`` (224) ->
+``VideoRandomFlip`` -> ``PackAVInputs``. Test: ``LoadAudioVideo(clip_sampler=dict(...,
+test_mode=True))``, no roll, ``VideoResize`` + ``VideoCenterCrop`` instead of the random crop
+and flip.
 """
 from .audio import (AUDIOSET_MEAN, AUDIOSET_STD, AudioAddNoise, AudioNormalize, AudioPadCrop,
                     AudioRandomRoll, AudioResample, KaldiFbank, SpecAugment, fbank_frames)

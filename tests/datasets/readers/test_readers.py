@@ -1,5 +1,7 @@
 """Every media reader (backend_params skips one whose library cannot load here, saying why):
 metadata, audio at any rate/layout, frame lookup, and bad files."""
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -173,3 +175,29 @@ def test_decord_frame_width_bug_is_loud_and_pyav_reads_it(tmp_path):
                        "backend='pyav'"):
         open_media(path, backend='decord').read_frames([0.0])
     assert open_media(path, backend='pyav').read_frames([0.0]).shape == (1, 32, 48, 3)
+
+
+@pytest.mark.parametrize('backend', ['decord', 'torchcodec'])
+def test_a_backend_that_cannot_import_fails_at_build_time_naming_it(monkeypatch, backend):
+    """Missing package, or an installed one that cannot load its shared libraries: both an
+    ImportError naming the backend and what to do, whether or not it is installed here."""
+    import builtins
+
+    from mavil.datasets.transforms import LoadAudioVideo
+    monkeypatch.setitem(sys.modules, backend, None)  # import <backend> -> ImportError
+    with pytest.raises(ImportError, match=rf"backend '{backend}' needs the {backend} package "
+                       rf"\(pip install {backend}\); or use backend='pyav'"):
+        LoadAudioVideo(backend=backend)
+    monkeypatch.delitem(sys.modules, backend)
+    real_import = builtins.__import__
+
+    def failing_import(name, *args, **kwargs):
+        if name.startswith(backend):
+            raise OSError(f'lib{backend}.so: cannot open shared object file')
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, '__import__', failing_import)
+    with pytest.raises(ImportError, match=rf"backend '{backend}': {backend} is installed but "
+                       'cannot load') as info:
+        LoadAudioVideo(backend=backend)
+    assert 'cannot open shared object' in str(info.value.__cause__)
