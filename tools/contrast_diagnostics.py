@@ -19,7 +19,9 @@ Each setting is a set of ``--cfg-options`` for ``configs/demo/stage1.py``::
     python tools/contrast_diagnostics.py --data-kind category --iters 100 \\
         --setting base= --setting tau0.5=model.inter_loss.temperature=0.5
 
-prints one line per setting and writes ``WORK_DIR/<setting>.json``. Training is the demo's
+prints one line per setting and writes ``WORK_DIR/<setting>.json``. ``--supervised`` instead
+trains the same encoders on the labels (:func:`supervised_bound`): how fast they can come to
+represent the classes at all. Training is the demo's
 (MMEngine runner, the clips decoded once, its optimizer and schedule).
 """
 import argparse
@@ -150,7 +152,6 @@ def prepared_cache(kind: str, data_root: str, work_dir: str,
                    num_clips: Optional[int] = None) -> str:
     """The demo's clip cache of ``kind`` (built once in ``work_dir/cache_<kind>``, as the demo
     builds its own); generates the clips first unless ``data_root`` holds them."""
-    from dataclasses import replace
     from mavil.demo.generator import data_config, ensure_dataset
     from mavil.demo.run import DemoSettings
     from mavil.demo.stages import ensure_cache, load_stage_config
@@ -207,6 +208,59 @@ def run_setting(name: str, options: dict, args, cache_dir: str) -> dict:
     return result
 
 
+def supervised_bound(options: dict, args, cache_dir: str) -> dict:
+    """What the demo's encoders can learn of the labels in ``args.iters`` iterations: the
+    stage's encoders, masked views, mean pooling, batch, AdamW settings and schedule shape
+    (linear warm-up over 10 %, cosine to 1e-5), trained on the labels through a linear
+    classifier per modality (cross-entropy), without reconstruction or contrast. Returns the
+    training-batch accuracy per modality, every iteration."""
+    import math
+    from mavil.apis.stages import build_runner
+    from mavil.demo.run import DemoSettings
+    from mavil.demo.stages import load_stage_config
+
+    settings = DemoSettings(data_root=args.data_root, data_kind=args.data_kind,
+                            cache_dir=cache_dir, num_workers=0, cfg_options=options)
+    work = osp.join(args.work_dir, f'{args.data_kind}_s{args.seed}_supervised')
+    cfg = load_stage_config(args.config, settings, args.seed, work, args.iters)
+    runner = build_runner(cfg)
+    runner._init_model_weights()  # the stage's initialisation (train() would do it)
+    model = runner.model
+    heads = torch.nn.ModuleDict({m: torch.nn.LazyLinear(args.num_classes)
+                                 for m in model.encoders})
+    params = [p for enc in model.encoders.values() for p in enc.parameters()]
+    opt_cfg = cfg.optim_wrapper.optimizer
+    warmup, lr = max(1, args.iters // 10), opt_cfg.lr
+    batches = iter(runner.train_dataloader)
+    acc = {m: [] for m in heads}
+    for i in range(args.iters):
+        data = model.data_preprocessor(next(batches), True)
+        labels = torch.cat([s.labels for s in data['data_samples']])
+        masks = model.sample_masks(len(labels), labels.device)
+        emb = model.encode(data['inputs'], masks).embeddings
+        logits = {m: head(emb[m]) for m, head in heads.items()}
+        if i == 0:  # the heads' shapes are known now
+            opt = torch.optim.AdamW(params + list(heads.parameters()), lr=lr,
+                                    betas=opt_cfg.betas, weight_decay=opt_cfg.weight_decay)
+        scale = (0.01 + 0.99 * i / warmup if i < warmup else
+                 1e-5 / lr + (1 - 1e-5 / lr) * 0.5 * (1 + math.cos(
+                     math.pi * (i - warmup) / max(1, args.iters - warmup))))
+        for group in opt.param_groups:
+            group['lr'] = lr * scale
+        loss = sum(torch.nn.functional.cross_entropy(x, labels) for x in logits.values())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        for m, x in logits.items():
+            acc[m].append(float((x.argmax(1) == labels).float().mean()))
+    result = dict(setting='supervised', options=options, seed=args.seed, kind=args.data_kind,
+                  iters=args.iters, accuracy=acc)
+    with open(osp.join(args.work_dir, f'{args.data_kind}_s{args.seed}_supervised.json'),
+              'w') as f:
+        json.dump(result, f, indent=1)
+    return result
+
+
 def format_line(r: dict) -> str:
     p0, p1 = r['probes'][0], r['probes'][-1]
     last = r['last20']
@@ -239,8 +293,12 @@ def main(argv=None) -> None:
     p.add_argument('--probe-clips', type=int, default=64)
     p.add_argument('--label-clips', type=int, default=0,
                    help='also probe the category information of the embeddings on N clips')
+    p.add_argument('--supervised', action='store_true',
+                   help='instead: train the encoders on the labels (supervised_bound); prints '
+                   'the training-batch accuracy per 20 iterations')
+    p.add_argument('--num-classes', type=int, default=8, help='with --supervised')
     p.add_argument('--threads', type=int, default=1)
-    p.add_argument('--setting', action='append', required=True,
+    p.add_argument('--setting', action='append', default=[],
                    help='NAME=key=value[,key=value...] (NAME= alone: the config as it is)')
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -248,6 +306,17 @@ def main(argv=None) -> None:
                                         else f'data/demo_{args.data_kind}')
     os.makedirs(args.work_dir, exist_ok=True)
     cache_dir = prepared_cache(args.data_kind, args.data_root, args.work_dir, args.num_clips)
+    if args.supervised:
+        spec = args.setting[0] if args.setting else 'supervised='
+        options = parse_cfg_options([o for o in spec.partition('=')[2].split(',') if o])
+        acc = supervised_bound(options, args, cache_dir)['accuracy']
+        for m, values in acc.items():
+            print(f'{args.data_kind} s{args.seed} supervised {m} accuracy per 20 iterations: '
+                  + ' '.join(f'{sum(values[i:i + 20]) / len(values[i:i + 20]):.3f}'
+                             for i in range(0, len(values), 20)), flush=True)
+        return
+    if not args.setting:
+        p.error('give at least one --setting')
     for spec in args.setting:
         name, _, opts = spec.partition('=')
         options = parse_cfg_options([o for o in opts.split(',') if o])

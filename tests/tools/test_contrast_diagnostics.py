@@ -55,3 +55,16 @@ def test_tool_runs_one_setting_on_generated_clips(tmp_path, capsys):
             assert 0 <= probe[key] <= 1, key
         assert probe['grad_inter_audio'] > 0 and probe['grad_rec_video'] > 0
     assert 'category s0 b4' in capsys.readouterr().out
+
+
+def test_supervised_bound_trains_a_head_per_modality(tmp_path, capsys):
+    work = tmp_path / 'work'
+    diagnostics.main([
+        '--data-kind', 'category', '--data-root', str(tmp_path / 'data'), '--num-clips', '16',
+        '--work-dir', str(work), '--iters', '3', '--supervised',
+        '--setting', 'b4=train_dataloader.batch_size=4'])
+    result = json.loads((work / 'category_s0_supervised.json').read_text())
+    assert set(result['accuracy']) == {'audio', 'video'}
+    for values in result['accuracy'].values():
+        assert len(values) == 3 and all(v in (0, 0.25, 0.5, 0.75, 1) for v in values)
+    assert 'supervised video accuracy per 20 iterations' in capsys.readouterr().out
