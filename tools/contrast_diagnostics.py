@@ -75,7 +75,7 @@ class ContrastProbeHook(Hook):
     touching the training's random state) and keeps the per-iteration contrast logs."""
     priority = 'LOWEST'
 
-    def __init__(self, batch: dict, every: int, label_batch: dict = None) -> None:
+    def __init__(self, batch: dict, every: int, label_batch: Optional[dict] = None) -> None:
         self.batch, self.every, self.label_batch = batch, every, label_batch
         self.records, self.iters = [], []
 
