@@ -52,14 +52,15 @@ def _pipelines(modalities):
         dict(type='AudioPadCrop', target_length=400),
         dict(type='AudioNormalize', mean=audio_mean, std=audio_std),
     ] if 'audio' in modalities else []
-    video_augment = [dict(type='VideoRandomFlip', prob=0.5)] if 'video' in modalities else []
-    video_test = [dict(type='VideoResize', short_side=64),
+    # frames to 64 x 64 (identities on the demo's clips), in training also a random flip
+    video_size = [dict(type='VideoResize', short_side=64),
                   dict(type='VideoCenterCrop', size=64)] if 'video' in modalities else []
+    video_flip = [dict(type='VideoRandomFlip', prob=0.5)] if 'video' in modalities else []
     pack = dict(type='PackAVInputs', modalities=modalities)
     test_load = dict(load, clip_sampler=dict(clip, test_mode=True)) if 'video' in modalities \
         else load  # one centred clip: a demo clip is one 8-frame window
-    return dict(train=[load, *audio_load, *video_augment, pack],
-                test=[test_load, *audio_load, *video_test, pack])
+    return dict(train=[load, *audio_load, *video_size, *video_flip, pack],
+                test=[test_load, *audio_load, *video_size, pack])
 
 
 pipelines = dict(av=_pipelines(('audio', 'video')), audio=_pipelines(('audio', )),
