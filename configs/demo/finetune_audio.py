@@ -1,15 +1,12 @@
 # `make demo`, audio-only fine-tuning: configs/demo/finetune_av.py with the audio encoder alone
-# (as configs/finetune/vggsound_audio.py to vggsound_av.py: no fusion, no video lr multiplier,
-# no label smoothing). Waveform mixup is left out: the demo trains on decoded fbanks (batch
-# mixup 0.5 stays).
+# (as configs/finetune/vggsound_audio.py to vggsound_av.py: no fusion, no video lr multiplier).
 _base_ = ['./finetune_av.py']
 
 model = dict(
     modalities=('audio', ),
     data_preprocessor=dict(modalities=('audio', )),
     video_encoder=None,
-    fusion=None,
-    label_smoothing=0.0)
+    fusion=None)
 optim_wrapper = dict(paramwise_cfg=dict(module_lr_mult=dict(_delete_=True)))
 train_pipeline = {{_base_.pipelines.audio.train}}
 test_pipeline = {{_base_.pipelines.audio.test}}

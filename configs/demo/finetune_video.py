@@ -1,6 +1,5 @@
 # `make demo`, video-only fine-tuning: configs/demo/finetune_av.py with the video encoder alone
-# (as configs/finetune/vggsound_video.py to vggsound_av.py: no fusion, no video lr multiplier;
-# label smoothing 0.1 stays).
+# (as configs/finetune/vggsound_video.py to vggsound_av.py: no fusion, no video lr multiplier).
 _base_ = ['./finetune_av.py']
 
 model = dict(

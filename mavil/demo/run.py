@@ -84,10 +84,10 @@ class DemoSettings:
     reconstruction: bool = True
     cache_dir: Optional[str] = None  # set by run_demo: the clip cache the stages read
     finetune: bool = True  # fine-tune every model on the labels, test it (finetune.py)
-    # the quick default (fits `make demo`'s 10 minutes; docs/demo.md): the audio head, 6
+    # the quick default (fits `make demo`'s 10 minutes; docs/demo.md): the audio head, 7
     # epochs; --full: every head, the configs' 15 epochs, FULL_SEEDS
     finetune_modalities: tuple = ('audio', )  # of 'audio', 'video', 'av'
-    finetune_epochs: Optional[int] = 6  # None: the configs' (configs/demo/finetune_*.py)
+    finetune_epochs: Optional[int] = 7  # None: the configs' (configs/demo/finetune_*.py)
     finetune_workers: int = 2  # fine-tuning processes at a time (with ``parallel``)
     finetune_options: dict = field(default_factory=dict)  # overrides for every finetune config
 

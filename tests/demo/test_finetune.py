@@ -1,10 +1,9 @@
-"""The demo's fine-tuning: configs agree with pre-training, the augmentation order, a tiny
+"""The demo's fine-tuning: configs agree with pre-training, the recipe fits a small set, a tiny
 run end to end (its two evaluation routes agree), and the paired-difference report."""
 import pytest
 import torch
 
 from mavil.apis import load_config
-from mavil.datasets.transforms.audio import AudioNormalize, SpecAugment
 from mavil.demo.finetune import FINETUNE_CONFIGS, finetune_jobs, finetune_run, split_accuracy
 from mavil.demo.report import aggregate_finetune, format_finetune, markdown_finetune
 from mavil.demo.evaluate import save_splits
@@ -39,24 +38,6 @@ def test_finetune_configs_fit_the_demo_models_and_decoded_clips(modality):
         'clip_sampler', pre.test_pipeline[0]['clip_sampler'])
     assert cfg.train_dataloader.dataset.pipeline == cfg.train_pipeline
     assert cfg.test_dataloader.dataset.pipeline == cfg.test_pipeline
-
-
-def test_spec_augment_after_normalisation_masks_as_the_paper_order():
-    """The demo masks the normalised fbank with the value a log-mel 0 normalises to: the same
-    result as the paper's SpecAugment (masked cells 0) followed by AudioNormalize."""
-    cfg = load_config(FINETUNE_CONFIGS['audio'])
-    norm = [s for s in cfg.train_pipeline if s['type'] == 'AudioNormalize'][0]
-    spec = [s for s in cfg.train_pipeline if s['type'] == 'SpecAugment'][0]
-    fbank = torch.randn(1, 400, 64) * 3 - 2
-    normalise = AudioNormalize(mean=norm['mean'], std=norm['std'])
-    torch.manual_seed(5)
-    paper = normalise(SpecAugment(time_mask=spec['time_mask'], freq_mask=spec['freq_mask'])(
-        dict(audio=fbank.clone())))['audio']
-    torch.manual_seed(5)
-    demo = SpecAugment(**{k: v for k, v in spec.items() if k != 'type'})(
-        normalise(dict(audio=fbank.clone())))['audio']
-    assert (paper != (fbank - norm['mean']) / (2 * norm['std'])).any()  # something was masked
-    torch.testing.assert_close(demo, paper)
 
 
 def test_finetune_end_to_end_two_evaluations_agree(small_demo, tmp_path):
@@ -125,12 +106,14 @@ def test_paired_differences_by_hand():
         markdown_finetune(ft, 0.125)
 
 
-def test_demo_recipe_fits_a_separable_training_set():
-    """The demo's fine-tuning model and optimiser (configs/demo/finetune_audio.py: BCE, batch
-    mixup, fine-tuning masking, drop path, layer decay; its encoder on a shorter input to stay
-    fast) from random init must fit 16 clips whose classes are 8 fixed fbank patterns plus
-    noise. With MAE's zero head bias, BCE's first push on every logit makes all clips' pooled
-    features one shared vector and the model stays at chance on this set."""
+def test_demo_recipe_fits_clips_that_share_a_large_common_part():
+    """The demo's fine-tuning model and optimiser (configs/demo/finetune_audio.py; its encoder
+    on a shorter input to stay fast) from random init must fit 16 clips whose classes are 8
+    fixed fbank patterns, 20x weaker than a part all clips share (as the demo's clips share
+    their background and noise). The paper's recipe with a LayerNorm head (MAE's fc_norm;
+    BCE with the prior bias, mixup, fine-tuning masking, drop path) stays at chance on this
+    set (0.125 for model seeds 0, 1, 2): the shared part fills the normalised pooled
+    features. The BatchNorm head centres it away across the clips."""
     from mavil.engine.optim_constructors import FinetuneOptimWrapperConstructor
     from mavil.registry import MODELS
     from mavil.structures import AVDataSample
@@ -143,10 +126,13 @@ def test_demo_recipe_fits_a_separable_training_set():
     optim = FinetuneOptimWrapperConstructor(  # lr 1e-3: the schedule's peak
         dict(type=wrapper.type, optimizer=wrapper.optimizer), wrapper.paramwise_cfg)(model)
     labels = torch.arange(8).repeat(2)  # [16]
-    audio = torch.randn(8, 1, 64, 64)[labels] + 0.5 * torch.randn(16, 1, 64, 64)
+    g = torch.Generator().manual_seed(1)
+    shared = torch.randn(1, 1, 64, 64, generator=g)  # [1, 1, T, F]
+    patterns = 0.05 * torch.randn(8, 1, 64, 64, generator=g)  # [classes, 1, T, F]
+    audio = shared + patterns[labels] + 0.005 * torch.randn(16, 1, 64, 64, generator=g)
     samples = [AVDataSample(labels=labels[i:i + 1]) for i in range(16)]
     model.train()
-    for _ in range(25):
+    for _ in range(40):
         optim.update_params(model.loss({'audio': audio}, samples)['loss_cls'])
     model.eval()
     with torch.no_grad():

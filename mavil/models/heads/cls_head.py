@@ -1,6 +1,6 @@
 """Linear classification head on pooled encoder features (MAE / Audio-MAE fine-tuning)."""
 import math
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 from mmengine.model import BaseModule
@@ -10,6 +10,7 @@ from mavil.registry import MODELS
 
 
 BIAS_INITS = ('zero', 'prior')
+NORMS = (True, False, 'layer', 'batch')
 
 
 def prior_logit(num_classes: int) -> float:
@@ -46,7 +47,10 @@ class ClsHead(BaseModule):
     Args:
         num_classes: number of classes.
         in_dim: feature width; filled in by the classifier from its encoders.
-        norm: LayerNorm the pooled features first.
+        norm: normalise the pooled features first: ``True`` / ``'layer'`` LayerNorm (MAE's
+            ``fc_norm``), ``'batch'`` BatchNorm without affine (MAE's linear-probe head: it
+            centres every channel across clips, so a part all clips share does not reach the
+            linear layer), ``False`` none.
         dropout: dropout before the linear layer.
         init_std: std of the linear weights' initialisation.
         bias_init: ``'zero'`` or ``'prior'`` (see above).
@@ -56,7 +60,7 @@ class ClsHead(BaseModule):
                  *,
                  num_classes: int,
                  in_dim: int,
-                 norm: bool = True,
+                 norm: Union[bool, str] = True,
                  dropout: float = 0.0,
                  init_std: float = 2e-5,
                  bias_init: str = 'zero',
@@ -68,7 +72,14 @@ class ClsHead(BaseModule):
             raise ValueError(f'ClsHead.bias_init must be one of {BIAS_INITS}, got {bias_init!r}')
         self.num_classes = num_classes
         self.in_dim = in_dim
-        self.norm = nn.LayerNorm(in_dim, eps=1e-6) if norm else nn.Identity()
+        if norm not in NORMS:
+            raise ValueError(f'ClsHead.norm must be one of {NORMS}, got {norm!r}')
+        if norm == 'batch':  # MAE's linear-probe head: BatchNorm without affine
+            self.norm = nn.BatchNorm1d(in_dim, affine=False, eps=1e-6)
+        elif norm:
+            self.norm = nn.LayerNorm(in_dim, eps=1e-6)
+        else:
+            self.norm = nn.Identity()
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(in_dim, num_classes)
         nn.init.trunc_normal_(self.fc.weight, std=init_std)

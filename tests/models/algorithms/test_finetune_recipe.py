@@ -75,3 +75,24 @@ def test_head_bias_prior_starts_sigmoid_scores_at_the_class_prior():
     assert ClsHead(num_classes=8, in_dim=16).fc.bias.abs().max() == 0
     with pytest.raises(ValueError, match='bias_init'):
         ClsHead(num_classes=8, in_dim=16, bias_init='uniform')
+
+
+def test_head_batch_norm_removes_what_all_clips_share():
+    """norm='batch' (MAE's linear-probe head): while training, the logits do not change when
+    one vector is added to every clip's features, and the statistics it keeps make testing
+    agree with a hand-written (x - running mean) / sqrt(running var + eps); LayerNorm (the
+    default) is not invariant to such a shift."""
+    from mavil.models.heads import ClsHead
+
+    torch.manual_seed(0)
+    features, shared = torch.randn(32, 16), 50 * torch.randn(16)
+    head = ClsHead(num_classes=8, in_dim=16, norm='batch', init_std=0.1).train()
+    torch.testing.assert_close(head(features + shared), head(features), atol=1e-4, rtol=1e-4)
+    layer = ClsHead(num_classes=8, in_dim=16, init_std=0.1).train()
+    assert (layer(features + shared) - layer(features)).abs().max() > 0.1
+    head.eval()
+    bn = head.norm
+    expected = head.fc((features - bn.running_mean) / (bn.running_var + bn.eps).sqrt())
+    torch.testing.assert_close(head(features), expected)
+    with pytest.raises(ValueError, match='norm'):
+        ClsHead(num_classes=8, in_dim=16, norm='group')
